@@ -1,0 +1,414 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::{Method, Response};
+use rustls::pki_types::CertificateDer;
+use url::Url;
+use zeroize::Zeroizing;
+
+use super::hint::transport_hint;
+use super::{client_config, request_token};
+use crate::cache::{CacheKey, MemoryCache, TokenHandle};
+use crate::token::{LifetimePolicy, Scope, TokenRequest};
+use crate::{Environment, Error, Identity};
+
+/// Connect time-out by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Whole-request time-out by default.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A client of one token endpoint and one API, for one client identity.
+///
+/// Tokens come from the cache while they are fresh; on a 401 `invalid_token` from the API the
+/// token is evicted, a new one fetched once, and the request sent once more. Cloning is cheap
+/// and clones share the cache and the connections.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    token_url: Url,
+    api_base: Option<Url>,
+    request: TokenRequest,
+    policy: LifetimePolicy,
+    cache: Arc<MemoryCache>,
+    key: CacheKey,
+    thumbprint: String,
+}
+
+/// A request to the API: a path under the API base, headers and a body that can be replayed.
+#[derive(Clone, Debug)]
+pub struct ApiRequest {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path (and query) under the API base, starting with `/`.
+    pub path: String,
+    /// Extra headers; an `Authorization` header here is replaced.
+    pub headers: HeaderMap,
+    /// The body, if any.
+    pub body: Option<Bytes>,
+}
+
+impl ApiRequest {
+    /// A request with no extra headers and no body.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            headers: HeaderMap::new(),
+            body: None,
+        }
+    }
+}
+
+impl Client {
+    /// Starts building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A token for this client: from the cache while fresh, else from the token endpoint.
+    pub async fn token(&self) -> Result<TokenHandle, Error> {
+        let inner = &self.inner;
+        if let Some(hit) = inner.cache.get(&inner.key) {
+            tracing::trace!(client_id = %inner.request.client_id, "token cache hit");
+            return Ok(hit);
+        }
+
+        tracing::debug!(
+            client_id = %inner.request.client_id,
+            thumbprint = %inner.thumbprint,
+            "token cache miss"
+        );
+        let fetch_from = Arc::clone(inner);
+        inner
+            .cache
+            .get_or_fetch(&inner.key, move || async move {
+                request_token(
+                    &fetch_from.http,
+                    &fetch_from.token_url,
+                    &fetch_from.request,
+                    &fetch_from.policy,
+                )
+                .await
+            })
+            .await
+            .map_err(|source| Error::Token {
+                token_url: inner.token_url.to_string(),
+                source,
+            })
+    }
+
+    /// Drops `token` from the cache, unless a newer token has replaced it.
+    pub fn evict(&self, token: &TokenHandle) {
+        self.inner.cache.evict(&self.inner.key, token);
+    }
+
+    /// Sends `request` to the API with the bearer token and the client certificate.
+    ///
+    /// Any status is returned as a response, except that a 401 `invalid_token` is retried once
+    /// with a new token.
+    pub async fn send(&self, request: &ApiRequest) -> Result<Response, Error> {
+        let url = self.api_url(&request.path)?;
+
+        let token = self.token().await?;
+        let response = self.send_once(&url, request, &token).await?;
+        if !is_invalid_token(&response) {
+            return Ok(response);
+        }
+
+        tracing::info!(
+            url = %url_without_query(&url),
+            "the API rejected the token as invalid_token; fetching a new one"
+        );
+        self.evict(&token);
+        drop(token);
+        let token = self.token().await?;
+        self.send_once(&url, request, &token).await
+    }
+
+    /// The cache key of this client's tokens.
+    pub fn cache_key(&self) -> &CacheKey {
+        &self.inner.key
+    }
+
+    /// The token endpoint.
+    pub fn token_url(&self) -> &Url {
+        &self.inner.token_url
+    }
+
+    /// The API base, when one is set.
+    pub fn api_base(&self) -> Option<&Url> {
+        self.inner.api_base.as_ref()
+    }
+
+    /// The thumbprint (`x5t#S256`) of the certificate this client presents.
+    pub fn thumbprint(&self) -> &str {
+        &self.inner.thumbprint
+    }
+
+    async fn send_once(
+        &self,
+        url: &Url,
+        request: &ApiRequest,
+        token: &TokenHandle,
+    ) -> Result<Response, Error> {
+        let mut headers = request.headers.clone();
+        headers.insert(AUTHORIZATION, bearer_header(token.access_token.secret())?);
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), url.clone())
+            .headers(headers);
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+
+        let started = std::time::Instant::now();
+        let response = builder.send().await.map_err(|source| Error::Api {
+            url: url_without_query(url),
+            hint: transport_hint(&source, url.host_str().unwrap_or("the API")),
+            source,
+        })?;
+        tracing::debug!(
+            method = %request.method,
+            url = %url_without_query(url),
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "api request"
+        );
+        Ok(response)
+    }
+
+    fn api_url(&self, path: &str) -> Result<Url, Error> {
+        let base = self.inner.api_base.as_ref().ok_or_else(|| Error::Config {
+            setting: "api_base",
+            reason: "no API base URL: choose an environment or set the API base".into(),
+        })?;
+        if !path.starts_with('/') {
+            return Err(Error::Config {
+                setting: "path",
+                reason: format!("`{path}` must start with `/`: it is a path under {base}"),
+            });
+        }
+        let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
+        let url = Url::parse(&joined).map_err(|error| Error::Config {
+            setting: "path",
+            reason: format!("`{path}` does not make a valid URL under {base}: {error}"),
+        })?;
+        // The token must never travel to a host other than the API's.
+        if url.origin() != base.origin() {
+            return Err(Error::Config {
+                setting: "path",
+                reason: format!("`{path}` leaves the API base {base}"),
+            });
+        }
+        Ok(url)
+    }
+}
+
+fn bearer_header(token: &str) -> Result<HeaderValue, Error> {
+    let value = Zeroizing::new(format!("Bearer {token}"));
+    let mut header = HeaderValue::from_str(&value).map_err(|_| Error::Config {
+        setting: "access_token",
+        reason: "the token endpoint issued a token that cannot go in an HTTP header".into(),
+    })?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
+/// RFC 6750 section 3.1: `WWW-Authenticate: Bearer error="invalid_token"`.
+fn is_invalid_token(response: &Response) -> bool {
+    response.status() == reqwest::StatusCode::UNAUTHORIZED
+        && response
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .any(|value| {
+                let value = value.to_ascii_lowercase();
+                value.trim_start().starts_with("bearer")
+                    && (value.contains("error=\"invalid_token\"")
+                        || value.contains("error=invalid_token"))
+            })
+}
+
+fn url_without_query(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// Builds a [`Client`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    environment: Option<Environment>,
+    token_url: Option<Url>,
+    api_base: Option<Url>,
+    identity: Option<Identity>,
+    client_id: Option<String>,
+    audience: Option<String>,
+    scope: Scope,
+    extra_roots: Vec<CertificateDer<'static>>,
+    policy: LifetimePolicy,
+    cache: Option<Arc<MemoryCache>>,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+}
+
+impl ClientBuilder {
+    /// Uses a RegEd environment's token endpoint and API base; explicit URLs win.
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = Some(environment);
+        self
+    }
+
+    /// The token endpoint.
+    pub fn token_url(mut self, url: Url) -> Self {
+        self.token_url = Some(url);
+        self
+    }
+
+    /// The API base URL.
+    pub fn api_base(mut self, url: Url) -> Self {
+        self.api_base = Some(url);
+        self
+    }
+
+    /// The certificate and key to present.
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// The client identifier RegEd assigned.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// The audience RegEd assigned.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// The scope, space-separated.
+    pub fn scope(mut self, scope: &str) -> Self {
+        self.scope = Scope::parse(scope);
+        self
+    }
+
+    /// Trusts these CA certificates for the servers, in addition to the system's.
+    pub fn add_root_certificates(mut self, roots: Vec<CertificateDer<'static>>) -> Self {
+        self.extra_roots.extend(roots);
+        self
+    }
+
+    /// How long tokens are cached.
+    pub fn lifetime_policy(mut self, policy: LifetimePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Shares a cache with other clients; by default each client has its own.
+    pub fn cache(mut self, cache: Arc<MemoryCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The connect time-out; 10 s by default.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The time-out of a whole request; 30 s by default.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let token_url = self
+            .token_url
+            .or_else(|| self.environment.map(Environment::token_url))
+            .ok_or_else(|| missing("token_url", "choose an environment (uat or prod) or set the token URL"))?;
+        require_https("token_url", &token_url)?;
+        let api_base = self
+            .api_base
+            .or_else(|| self.environment.map(Environment::api_base));
+        if let Some(api_base) = &api_base {
+            require_https("api_base", api_base)?;
+        }
+        let identity = self
+            .identity
+            .ok_or_else(|| missing("certificate", "give a PEM certificate and key, or a PFX file"))?;
+        let client_id = non_empty(self.client_id, "client_id", "set the client id RegEd gave you")?;
+        let audience = non_empty(self.audience, "audience", "set the audience RegEd gave you")?;
+
+        let tls = client_config(&identity, &self.extra_roots)?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+            .timeout(self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(Error::HttpClient)?;
+
+        let thumbprint = identity.thumbprint().as_str().to_owned();
+        let key = CacheKey::new(
+            token_url.as_str(),
+            &client_id,
+            &audience,
+            &self.scope,
+            &thumbprint,
+        );
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                token_url,
+                api_base,
+                request: TokenRequest {
+                    client_id,
+                    audience,
+                    scope: self.scope,
+                },
+                policy: self.policy,
+                cache: self.cache.unwrap_or_default(),
+                key,
+                thumbprint,
+            }),
+        })
+    }
+}
+
+fn missing(setting: &'static str, next_step: &str) -> Error {
+    Error::Config {
+        setting,
+        reason: format!("missing: {next_step}"),
+    }
+}
+
+fn non_empty(value: Option<String>, setting: &'static str, next: &str) -> Result<String, Error> {
+    match value {
+        Some(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
+        _ => Err(missing(setting, next)),
+    }
+}
+
+fn require_https(setting: &'static str, url: &Url) -> Result<(), Error> {
+    if url.scheme() == "https" {
+        return Ok(());
+    }
+    Err(Error::Config {
+        setting,
+        reason: format!("{url} is not an https URL; mutual TLS needs https"),
+    })
+}

@@ -1,0 +1,60 @@
+//! Turns a transport error into words that say what to check.
+
+use std::error::Error as _;
+
+use rustls::{AlertDescription, CertificateError};
+
+/// What most likely went wrong when a request to `host` failed, and what to do.
+pub(crate) fn transport_hint(error: &reqwest::Error, host: &str) -> String {
+    if error.is_timeout() {
+        return format!("no answer from {host} in time; check the network or raise the timeout");
+    }
+    if let Some(tls) = rustls_cause(error) {
+        return tls_hint(tls, host);
+    }
+    if error.is_connect() {
+        return format!("could not connect to {host}; check the URL and that the server is up");
+    }
+    format!("the exchange with {host} failed")
+}
+
+fn rustls_cause<'a>(error: &'a reqwest::Error) -> Option<&'a rustls::Error> {
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(tls);
+        }
+        cause = current.source();
+    }
+    None
+}
+
+fn tls_hint(error: &rustls::Error, host: &str) -> String {
+    match error {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => format!(
+            "{host}'s certificate is not signed by a trusted CA; if it uses a private CA, pass it with --ca"
+        ),
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => format!("{host}'s certificate is not valid for that name; check the URL"),
+        rustls::Error::InvalidCertificate(CertificateError::Expired
+        | CertificateError::ExpiredContext { .. }) => {
+            format!("{host}'s certificate has expired")
+        }
+        rustls::Error::AlertReceived(
+            AlertDescription::CertificateRequired
+            | AlertDescription::BadCertificate
+            | AlertDescription::UnknownCA
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::AccessDenied,
+        ) => format!(
+            "{host} refused the client certificate; check that it is the one registered for this client and that its chain is complete"
+        ),
+        other => format!("TLS with {host} failed: {other}"),
+    }
+}

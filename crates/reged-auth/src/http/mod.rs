@@ -1,0 +1,10 @@
+//! The I/O: TLS with the client certificate, the token endpoint, and the API.
+
+mod client;
+mod hint;
+mod tls;
+mod token_endpoint;
+
+pub use client::{ApiRequest, Client, ClientBuilder};
+pub use tls::{client_config, parse_ca_bundle};
+pub use token_endpoint::request_token;

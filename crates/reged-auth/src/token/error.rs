@@ -1,0 +1,100 @@
+use std::fmt;
+
+/// Why a token request failed. It never holds a token or a key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The token endpoint answered with an RFC 6749 section 5.2 error.
+    #[error("{0}")]
+    Endpoint(TokenEndpointError),
+
+    /// The answer was not JSON: a gateway's HTML page, say.
+    #[error(
+        "the token endpoint answered HTTP {status} with {content_type}, not a JSON token response: {excerpt}"
+    )]
+    NotJson {
+        /// The HTTP status.
+        status: u16,
+        /// The Content-Type header, or `no content type`.
+        content_type: String,
+        /// At most 200 characters of the body.
+        excerpt: String,
+    },
+
+    /// The answer was JSON but not a usable token response.
+    #[error("the token endpoint answered HTTP {status} with an invalid token response: {reason}")]
+    InvalidResponse {
+        /// The HTTP status.
+        status: u16,
+        /// What was wrong, naming the field.
+        reason: String,
+    },
+
+    /// A token type other than Bearer.
+    #[error("the token endpoint issued a token of type `{0}`; only Bearer tokens are supported")]
+    UnsupportedTokenType(String),
+
+    /// The request did not complete: DNS, TCP, TLS or a time-out.
+    #[error("{hint}")]
+    Transport {
+        /// What probably went wrong and what to do, in words.
+        hint: String,
+        /// The underlying error.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl TokenError {
+    /// The RFC 6749 error code when the endpoint gave one (`invalid_client`, `invalid_scope`...).
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            Self::Endpoint(error) => Some(&error.error),
+            _ => None,
+        }
+    }
+
+    /// True when the request timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Transport { source, .. } if source.is_timeout())
+    }
+}
+
+/// An RFC 6749 error response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenEndpointError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `error` code.
+    pub error: String,
+    /// The `error_description`, if any.
+    pub error_description: Option<String>,
+    /// The `error_uri`, if any.
+    pub error_uri: Option<String>,
+}
+
+impl fmt::Display for TokenEndpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the token endpoint refused the request with `{}`", self.error)?;
+        if let Some(description) = &self.error_description {
+            write!(f, ": {description}")?;
+        }
+        write!(f, " (HTTP {})", self.status)?;
+        if let Some(hint) = hint_for(&self.error) {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+fn hint_for(error: &str) -> Option<&'static str> {
+    Some(match error {
+        "invalid_client" => {
+            "check the client id and that the certificate is the one registered for it"
+        }
+        "invalid_scope" => "ask only for the scopes RegEd granted this client",
+        "unauthorized_client" => "this client may not use the client credentials grant",
+        "invalid_request" => "check the client id, audience and scope settings",
+        _ => return None,
+    })
+}

@@ -1,0 +1,286 @@
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::{AccessToken, TokenEndpointError, TokenError};
+
+/// The longest excerpt of an unexpected body that an error shows.
+const EXCERPT_CHARS: usize = 200;
+
+/// A successful token response (RFC 6749 section 5.1).
+#[derive(Clone, Debug)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// `Bearer`, as the server spelled it.
+    pub token_type: String,
+    /// The lifetime the server announced, or the default when it announced none.
+    pub expires_in: Duration,
+    /// True when the response had no `expires_in` and the default was used.
+    pub expires_in_defaulted: bool,
+    /// The scope granted, when the server said.
+    pub scope: Option<String>,
+}
+
+/// Reads a token endpoint's answer.
+///
+/// `default_expires_in` is used when the response has no `expires_in`. Errors say what was wrong
+/// and never contain the token.
+pub fn parse_token_response(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    default_expires_in: Duration,
+) -> Result<TokenResponse, TokenError> {
+    let object = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => return Err(invalid(status, "the body is JSON but not an object")),
+        Err(_) => return Err(not_json(status, content_type, body)),
+    };
+
+    if let Some(error) = object.get("error") {
+        return Err(endpoint_error(status, error, &object));
+    }
+    if !(200..300).contains(&status) {
+        return Err(invalid(status, "an error status without an `error` field"));
+    }
+
+    let access_token = match object.get("access_token") {
+        Some(Value::String(token)) if !token.is_empty() => AccessToken::new(token.clone()),
+        Some(Value::String(_)) => return Err(invalid(status, "`access_token` is empty")),
+        Some(_) => return Err(invalid(status, "`access_token` is not a string")),
+        None => return Err(invalid(status, "`access_token` is missing")),
+    };
+    let token_type = match object.get("token_type") {
+        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => kind.clone(),
+        Some(Value::String(kind)) => return Err(TokenError::UnsupportedTokenType(kind.clone())),
+        Some(_) => return Err(invalid(status, "`token_type` is not a string")),
+        None => return Err(invalid(status, "`token_type` is missing")),
+    };
+    let (expires_in, expires_in_defaulted) = match object.get("expires_in") {
+        None | Some(Value::Null) => (default_expires_in, true),
+        Some(value) => (expires_in_of(value).ok_or_else(|| bad_expires_in(status, value))?, false),
+    };
+    let scope = match object.get("scope") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(scope)) => Some(scope.clone()),
+        Some(_) => return Err(invalid(status, "`scope` is not a string")),
+    };
+
+    Ok(TokenResponse {
+        access_token,
+        token_type,
+        expires_in,
+        expires_in_defaulted,
+        scope,
+    })
+}
+
+/// `expires_in` as a JSON number or a numeric string, in whole seconds, never negative.
+fn expires_in_of(value: &Value) -> Option<Duration> {
+    let seconds = match value {
+        Value::Number(number) => number.as_f64()?,
+        Value::String(text) => text.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    (seconds.is_finite() && seconds >= 0.0 && seconds < 1e12)
+        .then(|| Duration::from_secs(seconds as u64))
+}
+
+fn bad_expires_in(status: u16, value: &Value) -> TokenError {
+    let shown: String = value.to_string().chars().take(40).collect();
+    invalid(status, &format!("`expires_in` is {shown}, not a number of seconds"))
+}
+
+fn endpoint_error(status: u16, error: &Value, object: &Map<String, Value>) -> TokenError {
+    let text = |name: &str| object.get(name).and_then(Value::as_str).map(excerpt_of_str);
+    TokenError::Endpoint(TokenEndpointError {
+        status,
+        error: match error {
+            Value::String(code) => excerpt_of_str(code),
+            other => excerpt_of_str(&other.to_string()),
+        },
+        error_description: text("error_description"),
+        error_uri: text("error_uri"),
+    })
+}
+
+fn invalid(status: u16, reason: &str) -> TokenError {
+    TokenError::InvalidResponse {
+        status,
+        reason: reason.to_owned(),
+    }
+}
+
+fn not_json(status: u16, content_type: Option<&str>, body: &[u8]) -> TokenError {
+    let text = String::from_utf8_lossy(body);
+    // A form-encoded token response would put the token in the excerpt.
+    let excerpt = if text.contains("access_token") {
+        "[body withheld: it mentions access_token]".to_owned()
+    } else if text.trim().is_empty() {
+        "[empty body]".to_owned()
+    } else {
+        excerpt_of_str(&text)
+    };
+    TokenError::NotJson {
+        status,
+        content_type: content_type.unwrap_or("no content type").to_owned(),
+        excerpt,
+    }
+}
+
+/// At most [`EXCERPT_CHARS`] characters, with white space folded so it reads on one line.
+fn excerpt_of_str(text: &str) -> String {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut excerpt: String = folded.chars().take(EXCERPT_CHARS).collect();
+    if folded.chars().count() > EXCERPT_CHARS {
+        excerpt.push('…');
+    }
+    excerpt
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT: Duration = Duration::from_secs(900);
+
+    fn parse(status: u16, body: &str) -> Result<TokenResponse, TokenError> {
+        parse_token_response(status, Some("application/json"), body.as_bytes(), DEFAULT)
+    }
+
+    #[test]
+    fn regeds_response_is_read() {
+        let response = parse(
+            200,
+            r#"{"access_token":"abc","scope":"read write","expires_in":3600,"token_type":"Bearer"}"#,
+        )
+        .unwrap();
+
+        assert_eq!(response.access_token.secret(), "abc");
+        assert_eq!(response.expires_in, Duration::from_secs(3600));
+        assert!(!response.expires_in_defaulted);
+        assert_eq!(response.scope.as_deref(), Some("read write"));
+    }
+
+    #[test]
+    fn token_type_is_compared_without_case() {
+        for kind in ["bearer", "BEARER", "Bearer"] {
+            let body = format!(r#"{{"access_token":"a","token_type":"{kind}","expires_in":1}}"#);
+            assert!(parse(200, &body).is_ok(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn other_token_type_is_refused() {
+        let error = parse(200, r#"{"access_token":"a","token_type":"DPoP","expires_in":60}"#)
+            .unwrap_err();
+
+        assert!(matches!(error, TokenError::UnsupportedTokenType(ref kind) if kind == "DPoP"));
+        assert!(error.to_string().contains("only Bearer"), "{error}");
+    }
+
+    #[test]
+    fn expires_in_as_numeric_string() {
+        let response = parse(200, r#"{"access_token":"a","token_type":"Bearer","expires_in":"900"}"#)
+            .unwrap();
+
+        assert_eq!(response.expires_in, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn expires_in_missing_uses_the_default() {
+        let response = parse(200, r#"{"access_token":"a","token_type":"Bearer"}"#).unwrap();
+
+        assert_eq!(response.expires_in, DEFAULT);
+        assert!(response.expires_in_defaulted);
+    }
+
+    #[test]
+    fn expires_in_not_a_number_is_an_error_naming_the_field() {
+        for value in [r#""soon""#, "-5", "true", r#"{"s":1}"#] {
+            let body = format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{value}}}"#);
+            let error = parse(200, &body).unwrap_err();
+            assert!(error.to_string().contains("expires_in"), "{value}: {error}");
+        }
+    }
+
+    #[test]
+    fn rfc6749_error_body_is_a_typed_error() {
+        let error = parse(
+            400,
+            r#"{"error":"invalid_scope","error_description":"scope admin is not allowed"}"#,
+        )
+        .unwrap_err();
+
+        assert_eq!(error.error_code(), Some("invalid_scope"));
+        let shown = error.to_string();
+        assert!(shown.contains("invalid_scope"), "{shown}");
+        assert!(shown.contains("scope admin is not allowed"), "{shown}");
+        assert!(shown.contains("HTTP 400"), "{shown}");
+    }
+
+    #[test]
+    fn ok_status_with_error_field_is_an_error() {
+        let error = parse(200, r#"{"error":"server_error","access_token":"leaked"}"#).unwrap_err();
+
+        assert_eq!(error.error_code(), Some("server_error"));
+        assert!(!format!("{error} {error:?}").contains("leaked"));
+    }
+
+    #[test]
+    fn html_from_a_gateway_shows_status_type_and_a_short_excerpt() {
+        let page = format!("<html><body>502 Bad Gateway{}</body></html>", "x".repeat(500));
+
+        let error =
+            parse_token_response(502, Some("text/html"), page.as_bytes(), DEFAULT).unwrap_err();
+
+        let TokenError::NotJson {
+            status,
+            content_type,
+            excerpt,
+        } = &error
+        else {
+            panic!("expected NotJson, got {error:?}");
+        };
+        assert_eq!(*status, 502);
+        assert_eq!(content_type, "text/html");
+        assert!(excerpt.starts_with("<html><body>502 Bad Gateway"));
+        assert_eq!(excerpt.chars().count(), 201, "200 characters and an ellipsis");
+    }
+
+    #[test]
+    fn form_encoded_body_does_not_leak_its_token_into_the_error() {
+        let body = b"access_token=secret-value&token_type=bearer";
+
+        let error = parse_token_response(200, None, body, DEFAULT).unwrap_err();
+
+        assert!(!format!("{error} {error:?}").contains("secret-value"));
+    }
+
+    #[test]
+    fn missing_or_empty_access_token_is_an_error() {
+        for body in [
+            r#"{"token_type":"Bearer"}"#,
+            r#"{"access_token":"","token_type":"Bearer"}"#,
+            r#"{"access_token":7,"token_type":"Bearer"}"#,
+        ] {
+            let error = parse(200, body).unwrap_err();
+            assert!(error.to_string().contains("access_token"), "{body}: {error}");
+        }
+    }
+
+    #[test]
+    fn error_status_without_error_code_is_an_error() {
+        let error = parse(500, r#"{"message":"oops"}"#).unwrap_err();
+
+        assert!(matches!(error, TokenError::InvalidResponse { status: 500, .. }));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for body in ["", "[", "null", "[]", "\u{0}\u{1}", "{\"error\":7}", "1e999"] {
+            let _ = parse_token_response(200, None, body.as_bytes(), DEFAULT);
+        }
+    }
+}

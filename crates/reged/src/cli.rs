@@ -1,0 +1,115 @@
+//! The command line, one definition per flag: its help text and its environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Call APIs protected by mutual TLS and OAuth 2.0 client credentials, first of all RegEd's.
+#[derive(Debug, Parser)]
+#[command(name = "reged", version, propagate_version = true)]
+pub struct Cli {
+    /// Log level on stderr: error, warn, info, debug or trace. Logs never show a token, key or
+    /// password.
+    #[arg(long, global = true, env = "REGED_LOG", default_value = "warn")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch an access token and print it (only the token, so `$(reged token)` works).
+    Token {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Print the whole response as JSON, with the computed expiry time.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call the API with a token and the client certificate, and print the response body.
+    Call {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The HTTP method: GET, POST, PUT, PATCH, DELETE...
+        method: String,
+        /// The path under the API base, starting with `/`.
+        path: String,
+        /// The request body; `@FILE` reads it from a file, `@-` from standard input.
+        #[arg(short = 'd', long = "data")]
+        data: Option<String>,
+        /// A request header, `Name: value`; may be repeated.
+        #[arg(short = 'H', long = "header")]
+        headers: Vec<String>,
+        /// Print the status line and response headers to stderr.
+        #[arg(short = 'i', long)]
+        include: bool,
+    },
+    /// Run the local emulator of RegEd's authorization server and API.
+    Emulator {
+        /// The address to listen on; loopback by default.
+        #[arg(long, env = "REGED_EMULATOR_LISTEN", default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// Which RegEd environment to imitate: token lifetimes of 900 s (uat) or 3600 s (prod).
+        #[arg(long, value_enum, default_value = "uat")]
+        profile: Profile,
+        /// Where the development certificates and client registrations are kept.
+        #[arg(long, env = "REGED_EMULATOR_STATE")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Write development certificates (CA, server, client as PEM and PFX) into a directory.
+    DevCerts {
+        /// The directory; created if missing. Existing certificates are kept.
+        dir: PathBuf,
+    },
+    /// Run the whole flow on loopback: start the emulator, fetch a token, call the API twice.
+    Demo,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Profile {
+    Uat,
+    Prod,
+}
+
+/// How to reach the token endpoint and the API, and who the client is.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// RegEd environment: uat or prod; sets the token URL and API base.
+    #[arg(long = "env", env = "REGED_ENV")]
+    pub environment: Option<String>,
+    /// Token endpoint URL; overrides the environment's.
+    #[arg(long, env = "REGED_TOKEN_URL")]
+    pub token_url: Option<String>,
+    /// API base URL; overrides the environment's.
+    #[arg(long, env = "REGED_API_BASE")]
+    pub api_base: Option<String>,
+    /// The client id RegEd gave you.
+    #[arg(long, env = "REGED_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The audience RegEd gave you.
+    #[arg(long, env = "REGED_AUDIENCE")]
+    pub audience: Option<String>,
+    /// The scope RegEd gave you, space-separated.
+    #[arg(long, env = "REGED_SCOPE")]
+    pub scope: Option<String>,
+    /// Client certificate, PEM (may also hold the key and intermediates).
+    #[arg(long, env = "REGED_CERT")]
+    pub cert: Option<PathBuf>,
+    /// Private key, PEM (PKCS#8, PKCS#1, SEC1 or encrypted PKCS#8).
+    #[arg(long, env = "REGED_KEY")]
+    pub key: Option<PathBuf>,
+    /// Client certificate and key as a PKCS#12 (PFX) file.
+    #[arg(long, env = "REGED_PFX", conflicts_with_all = ["cert", "key"])]
+    pub pfx: Option<PathBuf>,
+    /// Read the PFX password or key passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Read the PFX password or key passphrase from this file (first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+    pub password_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) to trust for the servers, beside the system's.
+    #[arg(long, env = "REGED_CA")]
+    pub ca: Option<PathBuf>,
+}

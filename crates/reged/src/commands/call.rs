@@ -1,0 +1,80 @@
+//! `reged call`: one API request, body to stdout.
+
+use std::io::Read;
+
+use bytes::Bytes;
+use reged_auth::http::ApiRequest;
+use reqwest::Method;
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::cli::ClientArgs;
+use crate::exit;
+use crate::failure::Failure;
+use crate::output::write_stdout;
+use crate::settings::build_client;
+
+pub async fn run(
+    args: &ClientArgs,
+    method: &str,
+    path: &str,
+    data: Option<&str>,
+    headers: &[String],
+    include: bool,
+) -> Result<(), Failure> {
+    let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| Failure::config(format!("`{method}` is not an HTTP method")))?;
+    let mut request = ApiRequest::new(method, path);
+    for header in headers {
+        let (name, value) = parse_header(header)?;
+        request.headers.append(name, value);
+    }
+    request.body = data.map(read_body).transpose()?;
+    let client = build_client(args)?;
+
+    let response = client.send(&request).await?;
+    let status = response.status();
+    if include {
+        eprintln!("{:?} {status}", response.version());
+        for (name, value) in response.headers() {
+            eprintln!("{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+        }
+        eprintln!();
+    }
+    let body = response.bytes().await.map_err(|error| {
+        Failure::new(exit::API_UNREACHABLE, format!("reading the response body failed: {error}"))
+    })?;
+    write_stdout(&body)?;
+
+    if status.is_client_error() || status.is_server_error() {
+        return Err(Failure::new(
+            exit::API_STATUS,
+            format!("the API answered HTTP {status} to {} {path}", request.method),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_header(header: &str) -> Result<(HeaderName, HeaderValue), Failure> {
+    let bad = || Failure::config(format!("-H `{header}`: expected `Name: value`"));
+    let (name, value) = header.split_once(':').ok_or_else(bad)?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
+    Ok((name, value))
+}
+
+/// `-d DATA`, `-d @FILE` or `-d @-` (standard input).
+fn read_body(data: &str) -> Result<Bytes, Failure> {
+    let Some(source) = data.strip_prefix('@') else {
+        return Ok(Bytes::copy_from_slice(data.as_bytes()));
+    };
+    if source == "-" {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut body)
+            .map_err(|error| Failure::config(format!("-d @-: could not read standard input: {error}")))?;
+        return Ok(body.into());
+    }
+    std::fs::read(source)
+        .map(Bytes::from)
+        .map_err(|error| Failure::config(format!("-d @{source}: could not read the file: {error}")))
+}

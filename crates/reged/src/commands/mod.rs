@@ -1,0 +1,7 @@
+//! One module a subcommand.
+
+pub mod call;
+pub mod demo;
+pub mod dev_certs;
+pub mod emulator;
+pub mod token;

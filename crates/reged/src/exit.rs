@@ -1,0 +1,26 @@
+//! Exit codes, as the README documents them.
+
+use reged_auth::Error;
+
+/// Success.
+pub const OK: u8 = 0;
+/// An unexpected failure.
+pub const FAILURE: u8 = 1;
+/// Bad settings or an unusable certificate, key or password.
+pub const CONFIG: u8 = 3;
+/// The token endpoint refused the request or could not be reached.
+pub const TOKEN: u8 = 4;
+/// The API could not be reached.
+pub const API_UNREACHABLE: u8 = 5;
+/// The API answered with an HTTP error status (4xx or 5xx).
+pub const API_STATUS: u8 = 6;
+
+/// The exit code for a library error.
+pub fn code_of(error: &Error) -> u8 {
+    match error {
+        Error::Identity(_) | Error::Config { .. } | Error::Tls(_) => CONFIG,
+        Error::Token { .. } => TOKEN,
+        Error::Api { .. } => API_UNREACHABLE,
+        _ => FAILURE,
+    }
+}

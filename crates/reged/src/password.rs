@@ -1,0 +1,64 @@
+//! Where a PFX password or key passphrase comes from: an environment variable, a file, or a
+//! prompt when a terminal is attached. Never a command-line argument, which other users of the
+//! machine can read.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use reged_auth::secret::SecretString;
+
+use crate::failure::Failure;
+
+/// The environment variable read when no other source is named.
+pub const PASSWORD_VARIABLE: &str = "REGED_PASSWORD";
+
+/// The password sources the user named.
+pub struct PasswordSource {
+    pub variable: Option<String>,
+    pub file: Option<PathBuf>,
+}
+
+impl PasswordSource {
+    /// The password from the named source, else from `REGED_PASSWORD`; `None` when no source is
+    /// set.
+    pub fn read(&self) -> Result<Option<SecretString>, Failure> {
+        if let Some(file) = &self.file {
+            return read_file(file).map(Some);
+        }
+        let variable = self.variable.as_deref().unwrap_or(PASSWORD_VARIABLE);
+        match std::env::var(variable) {
+            Ok(value) => Ok(Some(SecretString::from(value))),
+            Err(std::env::VarError::NotUnicode(_)) => Err(Failure::config(format!(
+                "the environment variable {variable} is not valid UTF-8"
+            ))),
+            Err(std::env::VarError::NotPresent) if self.variable.is_some() => {
+                Err(Failure::config(format!(
+                    "--password-env names {variable}, which is not set: export it or use --password-file"
+                )))
+            }
+            Err(std::env::VarError::NotPresent) => Ok(None),
+        }
+    }
+}
+
+/// Asks on the terminal, when there is one.
+pub fn prompt(what: &str) -> Result<Option<SecretString>, Failure> {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(None);
+    }
+    rpassword::prompt_password(format!("{what}: "))
+        .map(|value| Some(SecretString::from(value)))
+        .map_err(|error| Failure::config(format!("could not read the password from the terminal: {error}")))
+}
+
+fn read_file(path: &Path) -> Result<SecretString, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        Failure::config(format!(
+            "could not read the password file {}: {error}",
+            path.display()
+        ))
+    })?;
+    // The first line, without its line ending: editors add one.
+    let first_line = text.lines().next().unwrap_or_default();
+    Ok(SecretString::from(first_line.to_owned()))
+}
