@@ -22,16 +22,16 @@ use crate::error::EmulatorError;
 use crate::subject::SubjectName;
 
 /// The organization in the subject of every development certificate.
-pub const DEV_ORGANIZATION: &str = "RegEd Emulator";
+pub(crate) const DEV_ORGANIZATION: &str = "RegEd Emulator";
 
 /// The common name of the development client's certificate.
-pub const DEV_CLIENT_COMMON_NAME: &str = "reged-dev-client";
+pub(crate) const DEV_CLIENT_COMMON_NAME: &str = "reged-dev-client";
 
 /// The common name of the second client's certificate.
-pub const OTHER_CLIENT_COMMON_NAME: &str = "reged-other-client";
+pub(crate) const OTHER_CLIENT_COMMON_NAME: &str = "reged-other-client";
 
 /// The names in the server certificate: the emulator answers on loopback only.
-pub const SERVER_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+pub(crate) const SERVER_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
 const CA_COMMON_NAME: &str = "RegEd Emulator Development CA";
 const VALIDITY_DAYS: i64 = 3650;
@@ -151,7 +151,11 @@ impl DevCerts {
         let ca = generate_ca()?;
 
         let server = issue(&ca, server_params()?, "server certificate")?;
-        let client = issue(&ca, client_params(DEV_CLIENT_COMMON_NAME), "client certificate")?;
+        let client = issue(
+            &ca,
+            client_params(DEV_CLIENT_COMMON_NAME),
+            "client certificate",
+        )?;
         let other_client = issue(
             &ca,
             client_params(OTHER_CLIENT_COMMON_NAME),
@@ -263,8 +267,8 @@ fn generate_ca() -> Result<CertifiedIssuer<'static, KeyPair>, EmulatorError> {
 
 fn server_params() -> Result<CertificateParams, EmulatorError> {
     let names: Vec<String> = SERVER_NAMES.iter().map(|name| name.to_string()).collect();
-    let mut params = CertificateParams::new(names)
-        .map_err(EmulatorError::certificate("server certificate"))?;
+    let mut params =
+        CertificateParams::new(names).map_err(EmulatorError::certificate("server certificate"))?;
 
     params.distinguished_name = distinguished_name("localhost");
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -325,8 +329,8 @@ fn write_pfx(
     password: &str,
 ) -> Result<Vec<u8>, EmulatorError> {
     let key_der = identity.private_key_der()?;
-    let key = p12_keystore::PrivateKey::from_der(key_der.secret_der())
-        .map_err(EmulatorError::Pkcs12)?;
+    let key =
+        p12_keystore::PrivateKey::from_der(key_der.secret_der()).map_err(EmulatorError::Pkcs12)?;
     let leaf = p12_keystore::Certificate::from_der(identity.certificate_der())
         .map_err(EmulatorError::Pkcs12)?;
     let ca = p12_keystore::Certificate::from_der(ca_der).map_err(EmulatorError::Pkcs12)?;
@@ -362,7 +366,10 @@ mod tests {
         let (alias, chain) = store.private_key_chain().unwrap();
 
         assert_eq!(alias, DEV_CLIENT_COMMON_NAME);
-        assert_eq!(chain.certs()[0].as_der(), certs.client().certificate_der().as_ref());
+        assert_eq!(
+            chain.certs()[0].as_der(),
+            certs.client().certificate_der().as_ref()
+        );
         assert_eq!(chain.certs()[1].as_der(), certs.ca_der().as_ref());
         assert!(KeyStore::from_pkcs12(pfx, "wrong", Pkcs12ImportPolicy::Strict).is_err());
     }

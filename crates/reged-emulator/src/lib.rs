@@ -1,1 +1,79 @@
+//! A local emulator of RegEd's authorization server and protected API, to develop and test
+//! clients of mutual TLS plus OAuth 2.0 client credentials with certificate-bound access
+//! tokens (RFC 8705) without reaching RegEd.
+//!
+//! ```
+//! use reged_emulator::{DevCerts, Emulator, EmulatorConfig, Profile};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let certs = DevCerts::generate()?;
+//! let config = EmulatorConfig::for_dev_certs(&certs, Profile::Uat);
+//! let emulator = Emulator::start(config, &certs, "127.0.0.1:0".parse()?).await?;
+//!
+//! assert!(emulator.token_url().ends_with("/oauth/token"));
+//! assert_eq!(emulator.token_requests(), 0);
+//!
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What it serves
+//!
+//! Over HTTPS (HTTP/1.1 or HTTP/2 by ALPN), with a server certificate for `localhost`,
+//! `127.0.0.1` and `::1` issued by a development CA that also issues the client certificates:
+//!
+//! - `POST /oauth/token`, RegEd's token endpoint: a form with `grant_type=client_credentials`,
+//!   `client_id`, `audience` and `scope` (all four required), no `Authorization` header, the
+//!   client authenticated by the subject of its TLS certificate (`tls_client_auth`). The answer
+//!   is `{"access_token","scope","expires_in","token_type":"Bearer"}`, or an RFC 6749 error:
+//!   `invalid_request` (wrong content type, missing, empty or repeated parameter, an
+//!   `Authorization` header or a `client_secret`), `unsupported_grant_type`, 401
+//!   `invalid_client` (unknown client, no certificate, or a certificate of another subject; the
+//!   log tells which), `invalid_scope` (a scope the client may not have), and 400
+//!   `invalid_target` (RFC 8707's code) for an audience the client may not have. Every answer
+//!   carries `Cache-Control: no-store` and `Pragma: no-cache`.
+//! - `GET /v1/whoami`, answering `{"client_id","scope","audience","thumbprint"}`, and
+//!   `POST /v1/echo`, answering with the request body. Both want `Authorization: Bearer`
+//!   with a token that this emulator signed with its current key, that has not expired, whose
+//!   audience is the profile's API audience, and that is bound to the certificate of the
+//!   connection. Errors follow RFC 6750 with `realm="reged-emulator"`.
+//!
+//! Access tokens are JWTs signed ES256 with a key generated at start (`typ: at+jwt`, a `kid`),
+//! with claims `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id`, `scope` and
+//! `cnf: {"x5t#S256"}`.
+//!
+//! # Logging
+//!
+//! One `tracing` event at info per token request and per API call, with the client id, the
+//! first characters of the certificate thumbprint, the status and the duration. No token, key
+//! or password is ever logged.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod api;
+mod app;
+mod certs;
+mod config;
+mod error;
+mod jwt;
+mod oauth_error;
+mod server;
+mod state_dir;
+mod subject;
+mod token_endpoint;
+mod token_request;
+
+pub use api::{ECHO_PATH, REALM, WHOAMI_PATH};
+pub use app::TOKEN_PATH;
+pub use certs::{DevCerts, PemIdentity, certificate_thumbprint};
+pub use config::{
+    ClientRegistration, DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile,
+    UnknownProfile,
+};
+pub use error::EmulatorError;
+pub use server::{Emulator, RunningEmulator};
+pub use state_dir::StateDir;
+pub use subject::SubjectName;

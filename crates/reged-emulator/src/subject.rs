@@ -224,6 +224,23 @@ mod tests {
     }
 
     #[test]
+    fn mangled_certificates_never_panic() {
+        let registered = certificate_with(name(&[(DnType::CommonName, utf8("reged-dev-client"))]));
+        let subject = SubjectName::from_certificate_der(&registered).unwrap();
+
+        for end in 0..registered.len() {
+            assert!(!subject.matches_certificate(&registered[..end]));
+        }
+        for position in 0..registered.len() {
+            for byte in [0x00, 0x80, 0xff] {
+                let mut presented = registered.clone();
+                presented[position] = byte;
+                let _ = subject.matches_certificate(&presented);
+            }
+        }
+    }
+
+    #[test]
     fn subject_round_trips_through_der() {
         let registered = certificate_with(name(&[(DnType::CommonName, utf8("reged-dev-client"))]));
         let subject = SubjectName::from_certificate_der(&registered).unwrap();

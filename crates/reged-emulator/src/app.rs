@@ -1,0 +1,128 @@
+//! The HTTP application: shared state and the axum router, independent of sockets and TLS.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use rustls::pki_types::CertificateDer;
+
+use crate::certs::certificate_thumbprint;
+use crate::config::EmulatorConfig;
+use crate::jwt::SigningKeys;
+use crate::{api, token_endpoint};
+
+/// The path of the token endpoint.
+pub const TOKEN_PATH: &str = "/oauth/token";
+
+/// What the handlers share: configuration, signing keys and the counters tests read.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) config: EmulatorConfig,
+    pub(crate) keys: SigningKeys,
+    token_requests: AtomicU64,
+    tokens_issued: AtomicU64,
+    token_delay: Mutex<Duration>,
+}
+
+impl AppState {
+    pub(crate) fn new(config: EmulatorConfig, keys: SigningKeys) -> AppState {
+        AppState {
+            config,
+            keys,
+            token_requests: AtomicU64::new(0),
+            tokens_issued: AtomicU64::new(0),
+            token_delay: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    pub(crate) fn count_token_request(&self) {
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_token_issued(&self) {
+        self.tokens_issued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn token_requests(&self) -> u64 {
+        self.token_requests.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn tokens_issued(&self) -> u64 {
+        self.tokens_issued.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn token_delay(&self) -> Duration {
+        *self
+            .token_delay
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub(crate) fn set_token_delay(&self, delay: Duration) {
+        *self
+            .token_delay
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = delay;
+    }
+}
+
+/// The client certificate chain that the TLS layer verified on the request's connection,
+/// leaf first. Requests on a connection without a client certificate carry none.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientCertificate {
+    chain: Arc<[CertificateDer<'static>]>,
+    thumbprint: Arc<str>,
+}
+
+impl ClientCertificate {
+    /// None when the chain is empty.
+    pub(crate) fn from_chain(chain: &[CertificateDer<'_>]) -> Option<ClientCertificate> {
+        let leaf = chain.first()?;
+        let thumbprint = certificate_thumbprint(leaf);
+
+        Some(ClientCertificate {
+            chain: chain.iter().map(|der| der.clone().into_owned()).collect(),
+            thumbprint: thumbprint.into(),
+        })
+    }
+
+    pub(crate) fn leaf(&self) -> &CertificateDer<'static> {
+        &self.chain[0]
+    }
+
+    pub(crate) fn thumbprint(&self) -> &str {
+        &self.thumbprint
+    }
+}
+
+/// The start of a thumbprint, enough to tell certificates apart in a log.
+pub(crate) fn thumbprint_prefix(certificate: Option<&ClientCertificate>) -> &str {
+    certificate
+        .map(|certificate| {
+            let thumbprint = certificate.thumbprint();
+            &thumbprint[..thumbprint.len().min(8)]
+        })
+        .unwrap_or("-")
+}
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let token_route = post(token_endpoint::token).layer(axum::middleware::map_response(no_store));
+
+    Router::new()
+        .route(TOKEN_PATH, token_route)
+        .route(api::WHOAMI_PATH, get(api::whoami))
+        .route(api::ECHO_PATH, post(api::echo))
+        .with_state(state)
+}
+
+/// Token endpoint answers, errors included, must not be cached (RFC 6749 section 5.1).
+async fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}

@@ -1,0 +1,311 @@
+//! The HTTPS server: a TLS accept loop that verifies client certificates against the
+//! development CA, serves HTTP/1.1 and HTTP/2 (by ALPN) with hyper, and hands each request to
+//! the router with the connection's client certificate attached.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use rustls::RootCertStore;
+use rustls::server::WebPkiClientVerifier;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+use tower::Service;
+
+use crate::app::{self, AppState, ClientCertificate, TOKEN_PATH};
+use crate::certs::DevCerts;
+use crate::config::{EmulatorConfig, Profile};
+use crate::error::EmulatorError;
+use crate::jwt::SigningKeys;
+
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long shutdown waits for requests in flight before it drops their connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Starts emulators.
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// Listens on `listen` (port 0 picks a free port) and serves the token endpoint and the
+    /// API over TLS with the server certificate of `certs`, asking clients for a certificate
+    /// issued by the development CA.
+    ///
+    /// A client without a certificate gets through the handshake and is refused by the token
+    /// endpoint and the API in OAuth terms; a certificate the CA did not issue fails the
+    /// handshake. The emulator is meant for loopback; it warns when `listen` is not.
+    pub async fn start(
+        config: EmulatorConfig,
+        certs: &DevCerts,
+        listen: SocketAddr,
+    ) -> Result<RunningEmulator, EmulatorError> {
+        let acceptor = TlsAcceptor::from(Arc::new(tls_config(certs)?));
+        let state = Arc::new(AppState::new(config, SigningKeys::generate()?));
+        let router = app::router(state.clone());
+
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| EmulatorError::Listen {
+                addr: listen,
+                source,
+            })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Listen {
+                addr: listen,
+                source,
+            })?;
+        if !local_addr.ip().is_loopback() {
+            tracing::warn!(%local_addr, "the emulator listens beyond loopback");
+        }
+
+        let (shutdown, shutdown_signal) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(listener, acceptor, router, shutdown_signal));
+        tracing::info!(
+            %local_addr,
+            profile = %state.config.profile(),
+            clients = state.config.clients().len(),
+            "emulator listening"
+        );
+
+        Ok(RunningEmulator {
+            local_addr,
+            state,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+}
+
+/// A started emulator. Dropping it stops the server without waiting; [`shutdown`] waits for
+/// requests in flight.
+///
+/// [`shutdown`]: RunningEmulator::shutdown
+#[derive(Debug)]
+pub struct RunningEmulator {
+    local_addr: SocketAddr,
+    state: Arc<AppState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `https://localhost:PORT` (the host is the listening IP when it is not loopback).
+    pub fn base_url(&self) -> String {
+        let ip = self.local_addr.ip();
+        let port = self.local_addr.port();
+        match ip {
+            _ if ip.is_loopback() => format!("https://localhost:{port}"),
+            std::net::IpAddr::V6(ip) => format!("https://[{ip}]:{port}"),
+            std::net::IpAddr::V4(ip) => format!("https://{ip}:{port}"),
+        }
+    }
+
+    /// The URL of `path` on this server; `path` starts with `/`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url())
+    }
+
+    /// The token endpoint: `https://localhost:PORT/oauth/token`.
+    pub fn token_url(&self) -> String {
+        self.url(TOKEN_PATH)
+    }
+
+    /// The profile the emulator imitates.
+    pub fn profile(&self) -> Profile {
+        self.state.config.profile()
+    }
+
+    /// The `iss` of the tokens it issues.
+    pub fn issuer(&self) -> &'static str {
+        self.profile().issuer()
+    }
+
+    /// The audience its API accepts.
+    pub fn api_audience(&self) -> &'static str {
+        self.profile().api_audience()
+    }
+
+    /// How many requests reached the token endpoint, whatever their outcome.
+    pub fn token_requests(&self) -> u64 {
+        self.state.token_requests()
+    }
+
+    /// How many access tokens the token endpoint issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.state.tokens_issued()
+    }
+
+    /// Makes the token endpoint wait this long before it answers each request from now on;
+    /// zero (the default) answers at once.
+    pub fn set_token_delay(&self, delay: Duration) {
+        self.state.set_token_delay(delay);
+    }
+
+    /// Signs tokens with a new key from now on; the API then refuses every token issued before
+    /// with `invalid_token`.
+    ///
+    /// # Panics
+    ///
+    /// If no P-256 key can be generated, which means the system's random number generator
+    /// failed; [`Emulator::start`] reports the same failure as an error.
+    pub fn rotate_signing_key(&self) {
+        if let Err(error) = self.state.keys.rotate() {
+            panic!("could not rotate the signing key: {error}");
+        }
+        tracing::info!(kid = %self.state.keys.current_kid(), "signing key rotated");
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (for five seconds at most)
+    /// and returns when the server has stopped.
+    pub async fn shutdown(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn tls_config(certs: &DevCerts) -> Result<rustls::ServerConfig, EmulatorError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(certs.ca_der().clone())
+        .map_err(EmulatorError::invalid_pem("development CA certificate"))?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .map_err(EmulatorError::ClientVerifier)?;
+
+    let server = certs.server();
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(EmulatorError::Tls)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![server.certificate_der().clone()],
+            server.private_key_der()?,
+        )
+        .map_err(EmulatorError::Tls)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+
+    Ok(config)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    mut shutdown_signal: oneshot::Receiver<()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+
+    loop {
+        tokio::select! {
+            _ = &mut shutdown_signal => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, remote)) => {
+                    let connection = serve_connection(
+                        tcp,
+                        remote,
+                        acceptor.clone(),
+                        router.clone(),
+                        graceful.watcher(),
+                    );
+                    connections.spawn(connection);
+                }
+                Err(error) => {
+                    // Typically out of file descriptors: pause rather than spin.
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+
+    drop(listener);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        graceful.shutdown().await;
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "connections still busy at shutdown; dropping them"
+        );
+    }
+    tracing::info!("emulator stopped");
+}
+
+async fn serve_connection(
+    tcp: TcpStream,
+    remote: SocketAddr,
+    acceptor: TlsAcceptor,
+    router: Router,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(error)) => {
+            tracing::info!(%remote, %error, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%remote, "TLS handshake timed out");
+            return;
+        }
+    };
+
+    let (_, session) = tls.get_ref();
+    let certificate = session
+        .peer_certificates()
+        .and_then(ClientCertificate::from_chain);
+    tracing::debug!(
+        %remote,
+        alpn = ?session.alpn_protocol().map(String::from_utf8_lossy),
+        client_certificate = certificate.is_some(),
+        "TLS connection"
+    );
+
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        if let Some(certificate) = &certificate {
+            request.extensions_mut().insert(certificate.clone());
+        }
+        router.clone().call(request)
+    });
+    let connection = auto::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(tls), service)
+        .into_owned();
+
+    if let Err(error) = watcher.watch(connection).await {
+        tracing::debug!(%remote, %error, "connection ended with an error");
+    }
+}

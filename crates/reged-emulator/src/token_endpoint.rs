@@ -1,0 +1,134 @@
+//! `POST /oauth/token`: the client credentials grant over mutual TLS.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Serialize;
+
+use crate::app::{AppState, ClientCertificate, thumbprint_prefix};
+use crate::jwt::AccessTokenClaims;
+use crate::oauth_error::OAuthError;
+use crate::token_request::{
+    TokenRequest, authenticate_client, check_audience, check_scopes, parse_token_request,
+};
+
+#[derive(Serialize)]
+struct TokenResponse<'a> {
+    access_token: &'a str,
+    scope: &'a str,
+    expires_in: u64,
+    token_type: &'static str,
+}
+
+pub(crate) async fn token(
+    State(state): State<Arc<AppState>>,
+    certificate: Option<Extension<ClientCertificate>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    state.count_token_request();
+    let certificate = certificate.map(|Extension(certificate)| certificate);
+
+    let delay = state.token_delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+
+    let request = parse_token_request(
+        headers
+            .get(header::CONTENT_TYPE)
+            .map(|value| value.as_bytes()),
+        headers.contains_key(header::AUTHORIZATION),
+        &body,
+    );
+    let client_id = request
+        .as_ref()
+        .ok()
+        .map(|request| request.client_id.clone());
+    let outcome = match request {
+        Ok(request) => grant(&state, &request, certificate.as_ref()),
+        Err(error) => Err(error),
+    };
+
+    let client_id = client_id.as_deref().unwrap_or("-");
+    let thumbprint = thumbprint_prefix(certificate.as_ref());
+    let duration_ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        Ok(response) => {
+            state.count_token_issued();
+            tracing::info!(
+                client_id,
+                thumbprint,
+                status = 200,
+                duration_ms,
+                "token issued"
+            );
+            response
+        }
+        Err(error) => {
+            tracing::info!(
+                client_id,
+                thumbprint,
+                status = error.status().as_u16(),
+                error = error.code.as_str(),
+                reason = error
+                    .reason
+                    .as_deref()
+                    .unwrap_or(error.description.as_ref()),
+                duration_ms,
+                "token refused"
+            );
+            error.into_response()
+        }
+    }
+}
+
+/// Authenticates the client, checks what it asks for and issues the token.
+fn grant(
+    state: &AppState,
+    request: &TokenRequest,
+    certificate: Option<&ClientCertificate>,
+) -> Result<Response, OAuthError> {
+    let config = &state.config;
+    let client = authenticate_client(
+        config.clients(),
+        &request.client_id,
+        certificate.map(|certificate| certificate.leaf().as_ref()),
+    )?;
+    check_scopes(client, &request.scopes)?;
+    check_audience(client, &request.audience)?;
+    let Some(certificate) = certificate else {
+        return Err(OAuthError::server_error(
+            "authenticated without a certificate",
+        ));
+    };
+
+    let scope = request.scopes.join(" ");
+    let lifetime = config.token_lifetime();
+    let claims = AccessTokenClaims::new(
+        config.profile().issuer(),
+        &request.audience,
+        client.client_id(),
+        scope.clone(),
+        certificate.thumbprint(),
+        lifetime,
+    );
+    let access_token = state
+        .keys
+        .issue(&claims)
+        .map_err(|error| OAuthError::server_error(error.to_string()))?;
+
+    let body = TokenResponse {
+        access_token: &access_token,
+        scope: &scope,
+        expires_in: lifetime.as_secs(),
+        token_type: "Bearer",
+    };
+    Ok((StatusCode::OK, Json(body)).into_response())
+}

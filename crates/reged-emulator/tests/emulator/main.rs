@@ -1,0 +1,7 @@
+//! End-to-end tests of the emulator over real TLS sockets on loopback.
+
+mod api;
+mod curl;
+mod state_dir;
+mod support;
+mod token_endpoint;
