@@ -21,4 +21,5 @@ pub mod token;
 
 pub use environment::Environment;
 pub use error::Error;
+pub use http::Client;
 pub use identity::Identity;

@@ -36,8 +36,9 @@ use crate::subject::SubjectName;
 /// }
 /// ```
 ///
-/// The development CA's private key is not kept: a certificate for another client must come
-/// from a new state directory, or be issued elsewhere by a CA the emulator does not trust.
+/// Only certificates of the development CA pass the TLS handshake, and the CA's private key is
+/// not kept, so an entry can name only a certificate of this directory. Keeping a `ca.key`
+/// would lift that, at the cost of one more secret on disk.
 #[derive(Debug)]
 pub struct StateDir {
     path: PathBuf,

@@ -12,6 +12,8 @@ use cms::content_info::ContentInfo;
 use cms::encrypted_data::EncryptedData;
 use der::asn1::{ContextSpecific, OctetString};
 use der::{Any, Decode, Encode, Sequence};
+use pkcs12::pbe_params::{EncryptedPrivateKeyInfo, Pbes2Params};
+use pkcs12::safe_bag::SafeContents;
 
 /// An algorithm named by its object identifier, with a friendly name when one is known.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -213,32 +215,8 @@ pub(super) fn survey_pkcs12(der: &[u8]) -> Option<Pkcs12Survey> {
     };
     for safe in &safes {
         match safe.content_type.to_string().as_str() {
-            ENCRYPTED_DATA => {
-                let encrypted = safe
-                    .content
-                    .to_der()
-                    .ok()
-                    .and_then(|der| EncryptedData::from_der(&der).ok());
-                if let Some(encrypted) = encrypted {
-                    let algorithm = &encrypted.enc_content_info.content_enc_alg;
-                    survey.algorithms.extend(encryption_algorithms(algorithm));
-                }
-            }
-            DATA => {
-                let bags = data_content(safe)
-                    .and_then(|content| pkcs12::safe_bag::SafeContents::from_der(&content).ok())
-                    .unwrap_or_default();
-                for bag in bags.iter().filter(|bag| bag.bag_id.to_string() == SHROUDED_KEY_BAG) {
-                    let key = ContextSpecific::<pkcs12::pbe_params::EncryptedPrivateKeyInfo>::from_der(
-                        &bag.bag_value,
-                    );
-                    if let Ok(key) = key {
-                        survey
-                            .algorithms
-                            .extend(encryption_algorithms(&key.value.encryption_algorithm));
-                    }
-                }
-            }
+            ENCRYPTED_DATA => survey.algorithms.extend(encrypted_data_algorithms(safe)),
+            DATA => survey.algorithms.extend(shrouded_key_algorithms(safe)),
             _ => {}
         }
     }
@@ -247,9 +225,31 @@ pub(super) fn survey_pkcs12(der: &[u8]) -> Option<Pkcs12Survey> {
 
 /// The algorithms an encrypted PKCS#8 key (`ENCRYPTED PRIVATE KEY`) declares, outermost first.
 pub(super) fn encrypted_key_algorithms(der: &[u8]) -> Vec<String> {
-    pkcs12::pbe_params::EncryptedPrivateKeyInfo::from_der(der)
+    EncryptedPrivateKeyInfo::from_der(der)
         .map(|key| encryption_algorithms(&key.encryption_algorithm))
         .unwrap_or_default()
+}
+
+/// The encryption of an `encryptedData` safe, which holds the certificates in most files.
+fn encrypted_data_algorithms(safe: &ContentInfo) -> Vec<String> {
+    safe.content
+        .to_der()
+        .ok()
+        .and_then(|der| EncryptedData::from_der(&der).ok())
+        .map(|encrypted| encryption_algorithms(&encrypted.enc_content_info.content_enc_alg))
+        .unwrap_or_default()
+}
+
+/// The encryption of each shrouded key bag in a plain `data` safe.
+fn shrouded_key_algorithms(safe: &ContentInfo) -> Vec<String> {
+    let bags = data_content(safe)
+        .and_then(|content| SafeContents::from_der(&content).ok())
+        .unwrap_or_default();
+    bags.iter()
+        .filter(|bag| bag.bag_id.to_string() == SHROUDED_KEY_BAG)
+        .filter_map(|bag| ContextSpecific::<EncryptedPrivateKeyInfo>::from_der(&bag.bag_value).ok())
+        .flat_map(|key| encryption_algorithms(&key.value.encryption_algorithm))
+        .collect()
 }
 
 /// The bytes inside a `data` content info.
@@ -258,7 +258,9 @@ fn data_content(info: &ContentInfo) -> Option<Vec<u8>> {
         return None;
     }
     let der = info.content.to_der().ok()?;
-    OctetString::from_der(&der).ok().map(|octets| octets.into_bytes().into_vec())
+    OctetString::from_der(&der)
+        .ok()
+        .map(|octets| octets.into_bytes().into_vec())
 }
 
 /// PBKDF2-params (RFC 8018 appendix A.2), with the PRF optional as the RFC has it.
@@ -277,7 +279,7 @@ fn encryption_algorithms(scheme: &AlgorithmIdentifierOwned) -> Vec<String> {
         return found;
     }
 
-    let Some(parameters) = parameters_of::<pkcs12::pbe_params::Pbes2Params>(scheme) else {
+    let Some(parameters) = parameters_of::<Pbes2Params>(scheme) else {
         return found;
     };
     found.push(parameters.kdf.oid.to_string());
@@ -306,7 +308,10 @@ mod tests {
         let rc2 = Algorithm::from_oid("1.2.840.113549.1.12.1.5");
 
         assert_eq!(rc2.name(), Some("PBE-SHA1-RC2-128"));
-        assert_eq!(rc2.to_string(), "PBE-SHA1-RC2-128 (OID 1.2.840.113549.1.12.1.5)");
+        assert_eq!(
+            rc2.to_string(),
+            "PBE-SHA1-RC2-128 (OID 1.2.840.113549.1.12.1.5)"
+        );
     }
 
     #[test]
@@ -319,16 +324,29 @@ mod tests {
 
     #[test]
     fn first_unsupported_skips_supported_ones() {
-        let declared = vec![SHA256.to_owned(), PBES2.to_owned(), "1.2.840.113549.3.7".to_owned()];
+        let declared = vec![
+            SHA256.to_owned(),
+            PBES2.to_owned(),
+            "1.2.840.113549.3.7".to_owned(),
+        ];
 
         let found = first_unsupported(&declared, PKCS12_SUPPORTED);
 
-        assert_eq!(found.map(|algorithm| algorithm.oid), Some("1.2.840.113549.3.7".to_owned()));
+        assert_eq!(
+            found.map(|algorithm| algorithm.oid),
+            Some("1.2.840.113549.3.7".to_owned())
+        );
     }
 
     #[test]
     fn garbage_and_truncated_input_yield_nothing() {
-        for input in [&b""[..], b"\x30", b"\x30\x82\xff\xff", b"not der at all", &[0u8; 64]] {
+        for input in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x82\xff\xff",
+            b"not der at all",
+            &[0u8; 64],
+        ] {
             assert!(survey_pkcs12(input).is_none());
             assert!(encrypted_key_algorithms(input).is_empty());
         }

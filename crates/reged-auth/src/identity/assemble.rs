@@ -1,6 +1,7 @@
 //! Turns the certificates and keys a parser found into an identity: the leaf is the
 //! certificate that matches the key, its issuers follow, and the leaf is checked.
 
+use std::fmt;
 use std::sync::Arc;
 
 use rustls::pki_types::PrivateKeyDer;
@@ -16,7 +17,7 @@ use super::warning::IdentityWarning;
 use super::{Identity, chain};
 
 /// What a parser found, before any check.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(super) struct Material {
     pub certificates: Vec<Certificate>,
     pub keys: Vec<FoundKey>,
@@ -26,6 +27,15 @@ pub(super) struct Material {
 pub(super) struct FoundKey {
     pub origin: String,
     pub key: Zeroizing<PrivateKeyDer<'static>>,
+}
+
+impl fmt::Debug for FoundKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FoundKey")
+            .field("origin", &self.origin)
+            .field("key", &format_args!("[redacted]"))
+            .finish()
+    }
 }
 
 impl Material {
@@ -60,9 +70,13 @@ pub(super) fn assemble(
 
     let thumbprint = Thumbprint::of_certificate(&leaf.der);
     let mut warnings: Vec<IdentityWarning> = check_usage(leaf).into_iter().collect();
-    warnings.extend(unrelated.iter().map(|&index| IdentityWarning::UnrelatedCertificate {
-        subject: certificates[index].subject.clone(),
-    }));
+    warnings.extend(
+        unrelated
+            .iter()
+            .map(|&index| IdentityWarning::UnrelatedCertificate {
+                subject: certificates[index].subject.clone(),
+            }),
+    );
     for warning in &warnings {
         tracing::warn!(subject = %leaf.subject, %thumbprint, "{warning}");
     }
@@ -75,7 +89,10 @@ pub(super) fn assemble(
     );
 
     Ok(Identity {
-        chain: chain.iter().map(|&index| certificates[index].der.clone()).collect(),
+        chain: chain
+            .iter()
+            .map(|&index| certificates[index].der.clone())
+            .collect(),
         key: key.key,
         thumbprint,
         subject: leaf.subject.clone(),

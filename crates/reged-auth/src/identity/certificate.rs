@@ -156,7 +156,10 @@ mod tests {
         inputs.extend((0..real.len()).step_by(37).map(|end| real[..end].to_vec()));
         for input in inputs {
             let result = Certificate::parse(CertificateDer::from(input), "test.pem", 1);
-            assert!(matches!(result, Err(IdentityError::InvalidCertificate { .. })));
+            assert!(matches!(
+                result,
+                Err(IdentityError::InvalidCertificate { .. })
+            ));
         }
     }
 }

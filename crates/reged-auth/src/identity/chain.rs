@@ -19,8 +19,9 @@ pub(super) fn order(leaf: usize, certificates: &[Certificate]) -> (Vec<usize>, V
 
     let mut current = leaf;
     while !certificates[current].is_self_issued() {
-        let issuer = (0..certificates.len())
-            .find(|&index| !used[index] && certificates[current].is_issued_by(&certificates[index]));
+        let issuer = (0..certificates.len()).find(|&index| {
+            !used[index] && certificates[current].is_issued_by(&certificates[index])
+        });
         let Some(issuer) = issuer else {
             break;
         };
@@ -32,7 +33,9 @@ pub(super) fn order(leaf: usize, certificates: &[Certificate]) -> (Vec<usize>, V
         current = issuer;
     }
 
-    let unrelated = (0..certificates.len()).filter(|&index| !used[index]).collect();
+    let unrelated = (0..certificates.len())
+        .filter(|&index| !used[index])
+        .collect();
     (chain, unrelated)
 }
 
@@ -57,7 +60,9 @@ mod tests {
     use super::*;
 
     fn certificate(pem: &str) -> Certificate {
-        let der = pem::parse(pem).map(pem::Pem::into_contents).unwrap_or_default();
+        let der = pem::parse(pem)
+            .map(pem::Pem::into_contents)
+            .unwrap_or_default();
         Certificate::parse(CertificateDer::from(der), "test.pem", 1).expect("the fixture parses")
     }
 
@@ -65,7 +70,9 @@ mod tests {
         vec![
             certificate(include_str!("../../tests/fixtures/identity/rsa-root.pem")),
             certificate(include_str!("../../tests/fixtures/identity/ec-client.pem")),
-            certificate(include_str!("../../tests/fixtures/identity/rsa-intermediate.pem")),
+            certificate(include_str!(
+                "../../tests/fixtures/identity/rsa-intermediate.pem"
+            )),
             certificate(include_str!("../../tests/fixtures/identity/rsa-client.pem")),
         ]
     }

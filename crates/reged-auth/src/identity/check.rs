@@ -81,7 +81,9 @@ mod tests {
 
     fn client_certificate() -> Certificate {
         let pem = include_str!("../../tests/fixtures/identity/rsa-client.pem");
-        let der = pem::parse(pem).map(pem::Pem::into_contents).unwrap_or_default();
+        let der = pem::parse(pem)
+            .map(pem::Pem::into_contents)
+            .unwrap_or_default();
         Certificate::parse(CertificateDer::from(der), "rsa-client.pem", 1)
             .expect("the fixture parses")
     }
@@ -105,7 +107,10 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("rsa-client.pem"), "{message}");
         assert!(message.contains("expired on"), "{message}");
-        assert!(message.contains(&certificate.not_after.year().to_string()), "{message}");
+        assert!(
+            message.contains(&certificate.not_after.year().to_string()),
+            "{message}"
+        );
     }
 
     #[test]
@@ -115,7 +120,10 @@ mod tests {
 
         let error = check_validity(&certificate, earlier).expect_err("not yet valid");
 
-        assert!(matches!(error, IdentityError::CertificateNotYetValid { .. }));
+        assert!(matches!(
+            error,
+            IdentityError::CertificateNotYetValid { .. }
+        ));
         let message = error.to_string();
         assert!(message.contains("now 1999-12-31 23:59:59 UTC"), "{message}");
         assert!(message.contains("check the system clock"), "{message}");
@@ -123,12 +131,19 @@ mod tests {
 
     #[test]
     fn garbage_keys_do_not_load() {
-        for bytes in [vec![], vec![0x30, 0x03, 0x02, 0x01, 0x00], b"garbage".to_vec()] {
+        for bytes in [
+            vec![],
+            vec![0x30, 0x03, 0x02, 0x01, 0x00],
+            b"garbage".to_vec(),
+        ] {
             let key = PrivateKeyDer::Pkcs8(bytes.into());
 
             let result = load_key(&key, "test.key");
 
-            assert!(matches!(result, Err(IdentityError::InvalidPrivateKey { .. })));
+            assert!(matches!(
+                result,
+                Err(IdentityError::InvalidPrivateKey { .. })
+            ));
         }
     }
 }

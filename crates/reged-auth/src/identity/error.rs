@@ -71,7 +71,9 @@ pub enum IdentityError {
     },
 
     /// More than one distinct private key was found.
-    #[error("{origin} holds {count} different private keys; give only the client certificate's key")]
+    #[error(
+        "{origin} holds {count} different private keys; give only the client certificate's key"
+    )]
     SeveralPrivateKeys {
         /// The files or source.
         origin: String,

@@ -79,7 +79,11 @@ impl Identity {
         let mut material = Material::default();
         for path in paths {
             let contents = read(path)?;
-            material.extend(pem::parse(&contents, &path.display().to_string(), passphrase)?);
+            material.extend(pem::parse(
+                &contents,
+                &path.display().to_string(),
+                passphrase,
+            )?);
         }
 
         let origin = paths
@@ -103,7 +107,10 @@ impl Identity {
 
     /// Loads an identity from a PKCS#12 (`.p12`, `.pfx`) file protected by `password`, which
     /// may be empty.
-    pub fn from_pkcs12_file(path: &Path, password: &SecretString) -> Result<Identity, IdentityError> {
+    pub fn from_pkcs12_file(
+        path: &Path,
+        password: &SecretString,
+    ) -> Result<Identity, IdentityError> {
         let contents = read(path)?;
         Identity::from_pkcs12(&contents, &path.display().to_string(), password)
     }
@@ -215,7 +222,9 @@ mod tests {
     #[test]
     fn debug_output_redacts_the_key() {
         let identity = combined_at(OffsetDateTime::now_utc()).expect("loads");
-        let key = ::pem::parse(CLIENT_KEY).map(::pem::Pem::into_contents).unwrap_or_default();
+        let key = ::pem::parse(CLIENT_KEY)
+            .map(::pem::Pem::into_contents)
+            .unwrap_or_default();
         let key_base64 = CLIENT_KEY.lines().nth(1).unwrap_or_default();
         let key_bytes = format!("{:?}", &key[key.len() - 16..]);
 
@@ -225,7 +234,10 @@ mod tests {
         assert!(debug.contains(identity.subject()), "{debug}");
         assert!(debug.contains(identity.thumbprint().as_str()), "{debug}");
         assert!(!debug.contains(key_base64), "{debug}");
-        assert!(!debug.contains(key_bytes.trim_matches(['[', ']'])), "{debug}");
+        assert!(
+            !debug.contains(key_bytes.trim_matches(['[', ']'])),
+            "{debug}"
+        );
         assert!(!debug.contains("PRIVATE KEY"), "{debug}");
         assert!(!format!("{:?}", identity.clone()).contains(key_base64));
     }
@@ -237,7 +249,10 @@ mod tests {
 
         let error = combined_at(after).expect_err("expired by then");
 
-        assert!(matches!(error, IdentityError::CertificateExpired { .. }), "{error:?}");
+        assert!(
+            matches!(error, IdentityError::CertificateExpired { .. }),
+            "{error:?}"
+        );
         assert!(error.to_string().contains("rsa-combined.pem"), "{error}");
     }
 
@@ -245,13 +260,18 @@ mod tests {
     fn certificate_is_not_valid_before_its_start() {
         let error = combined_at(datetime!(2001-01-01 0:00 UTC)).expect_err("not valid yet");
 
-        assert!(matches!(error, IdentityError::CertificateNotYetValid { .. }), "{error:?}");
+        assert!(
+            matches!(error, IdentityError::CertificateNotYetValid { .. }),
+            "{error:?}"
+        );
     }
 
     #[test]
     fn private_key_is_a_copy_of_the_loaded_key() {
         let identity = combined_at(OffsetDateTime::now_utc()).expect("loads");
-        let key = ::pem::parse(CLIENT_KEY).map(::pem::Pem::into_contents).unwrap_or_default();
+        let key = ::pem::parse(CLIENT_KEY)
+            .map(::pem::Pem::into_contents)
+            .unwrap_or_default();
 
         assert_eq!(identity.private_key().secret_der(), key.as_slice());
     }

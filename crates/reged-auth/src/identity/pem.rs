@@ -44,7 +44,10 @@ pub(super) fn parse(
     passphrase: Option<&SecretString>,
 ) -> Result<Material, IdentityError> {
     let input = input.strip_prefix(BYTE_ORDER_MARK).unwrap_or(input);
-    let begin_lines = input.windows(BEGIN.len()).filter(|window| *window == BEGIN).count();
+    let begin_lines = input
+        .windows(BEGIN.len())
+        .filter(|window| *window == BEGIN)
+        .count();
     if begin_lines == 0 {
         return Err(IdentityError::NotPem {
             origin: origin.to_owned(),
@@ -62,7 +65,9 @@ pub(super) fn parse(
         .collect();
     // The pem crate stops quietly at a block that never ends, as in a truncated file.
     if blocks.len() < begin_lines {
-        return Err(damaged("a BEGIN line has no END line; the file may be cut short"));
+        return Err(damaged(
+            "a BEGIN line has no END line; the file may be cut short",
+        ));
     }
 
     let mut material = Material::default();
@@ -71,7 +76,9 @@ pub(super) fn parse(
             "CERTIFICATE" | "X509 CERTIFICATE" => {
                 let position = material.certificates.len() + 1;
                 let der = CertificateDer::from(block.contents.to_vec());
-                material.certificates.push(Certificate::parse(der, origin, position)?);
+                material
+                    .certificates
+                    .push(Certificate::parse(der, origin, position)?);
                 continue;
             }
             "PRIVATE KEY" => PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(take(&mut block))),
@@ -84,7 +91,11 @@ pub(super) fn parse(
             "EC PRIVATE KEY" => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(take(&mut block))),
             "ENCRYPTED PRIVATE KEY" => decrypt(&block.contents, origin, passphrase)?,
             other => {
-                tracing::debug!(origin, label = other, "skipping a PEM block that is neither a certificate nor a key");
+                tracing::debug!(
+                    origin,
+                    label = other,
+                    "skipping a PEM block that is neither a certificate nor a key"
+                );
                 continue;
             }
         };
@@ -120,7 +131,10 @@ fn decrypt(
         .map_err(|error| unsupported_or_invalid(der, origin, error))?;
     let decrypted = match encrypted.decrypt(passphrase.expose_secret().as_bytes()) {
         Ok(decrypted) => decrypted,
-        Err(pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::DecryptFailed)) => {
+        // pkcs5 0.7 reports bad padding after decryption as `EncryptFailed`.
+        Err(pkcs8::Error::EncryptedPrivateKey(
+            pkcs8::pkcs5::Error::DecryptFailed | pkcs8::pkcs5::Error::EncryptFailed,
+        )) => {
             return Err(wrong_passphrase());
         }
         Err(error) => return Err(unsupported_or_invalid(der, origin, error)),
@@ -130,7 +144,9 @@ fn decrypt(
     if pkcs8::PrivateKeyInfo::try_from(decrypted.as_bytes()).is_err() {
         return Err(wrong_passphrase());
     }
-    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(decrypted.as_bytes().to_vec())))
+    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        decrypted.as_bytes().to_vec(),
+    )))
 }
 
 /// Names the algorithm that stopped decryption, or reports the key as damaged.
@@ -196,10 +212,18 @@ mod tests {
 
     #[test]
     fn garbage_is_not_pem() {
-        for input in [&b""[..], b"garbage", b"\xEF\xBB\xBF", &[0x30, 0x82, 0x01, 0x00]] {
+        for input in [
+            &b""[..],
+            b"garbage",
+            b"\xEF\xBB\xBF",
+            &[0x30, 0x82, 0x01, 0x00],
+        ] {
             let result = parse(input, "garbage.pem", None);
 
-            assert!(matches!(result, Err(IdentityError::NotPem { .. })), "{result:?}");
+            assert!(
+                matches!(result, Err(IdentityError::NotPem { .. })),
+                "{result:?}"
+            );
         }
     }
 
@@ -230,7 +254,10 @@ mod tests {
 
         let error = parse(damaged.as_bytes(), "damaged.key", None).expect_err("damaged");
 
-        assert!(matches!(error, IdentityError::InvalidPem { .. }), "{error:?}");
+        assert!(
+            matches!(error, IdentityError::InvalidPem { .. }),
+            "{error:?}"
+        );
         assert!(!error.to_string().contains(quoted), "{error}");
         assert!(!format!("{error:?}").contains(quoted), "{error:?}");
     }
@@ -239,8 +266,16 @@ mod tests {
     fn encrypted_key_without_passphrase_asks_for_one() {
         let error = parse(ENCRYPTED.as_bytes(), "encrypted.key", None).expect_err("needs one");
 
-        assert!(matches!(error, IdentityError::PassphraseRequired { .. }), "{error:?}");
-        assert!(error.to_string().contains("--password-env or --password-file"), "{error}");
+        assert!(
+            matches!(error, IdentityError::PassphraseRequired { .. }),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("--password-env or --password-file"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub(super) fn parse(
 ) -> Result<Material, IdentityError> {
     let password = password.expose_secret();
     // PKCS#12 passwords are BMPString, which p12-keystore cannot fill with surrogate pairs.
-    if password.chars().any(|character| u32::from(character) > 0xFFFF) {
+    if password
+        .chars()
+        .any(|character| u32::from(character) > 0xFFFF)
+    {
         return Err(IdentityError::PasswordNotEncodable {
             origin: origin.to_owned(),
         });
@@ -35,7 +38,9 @@ pub(super) fn parse(
     let mut material = Material::default();
     for (index, bag) in archive.certs.iter().enumerate() {
         let der = CertificateDer::from(bag.cert.as_der().to_vec());
-        material.certificates.push(Certificate::parse(der, origin, index + 1)?);
+        material
+            .certificates
+            .push(Certificate::parse(der, origin, index + 1)?);
     }
     for bag in &archive.keys {
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(bag.key.as_der().to_vec()));
@@ -118,10 +123,18 @@ mod tests {
 
     #[test]
     fn garbage_is_not_pkcs12() {
-        for input in [&b""[..], b"garbage", b"\x30\x00", b"\x30\x82\xff\xff\x02\x01\x03"] {
+        for input in [
+            &b""[..],
+            b"garbage",
+            b"\x30\x00",
+            b"\x30\x82\xff\xff\x02\x01\x03",
+        ] {
             let result = parse(input, "garbage.p12", &password());
 
-            assert!(matches!(result, Err(IdentityError::InvalidPkcs12 { .. })), "{result:?}");
+            assert!(
+                matches!(result, Err(IdentityError::InvalidPkcs12 { .. })),
+                "{result:?}"
+            );
         }
     }
 

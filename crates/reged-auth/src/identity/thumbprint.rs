@@ -38,7 +38,10 @@ mod tests {
         // SHA-256 of the empty input, e3b0c442...b855, in base64url.
         let thumbprint = Thumbprint::of_certificate(b"");
 
-        assert_eq!(thumbprint.as_str(), "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU");
+        assert_eq!(
+            thumbprint.as_str(),
+            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+        );
         assert_eq!(thumbprint.to_string(), thumbprint.as_str());
     }
 }

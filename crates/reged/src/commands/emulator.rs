@@ -1,0 +1,66 @@
+//! `reged emulator`: the local authorization server and API, until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use reged_emulator::{DEV_CLIENT_ID, DEV_SCOPES, Emulator, Profile, StateDir};
+
+use crate::cli;
+use crate::exit;
+use crate::failure::Failure;
+use crate::output::print_line;
+
+pub async fn run(
+    listen: SocketAddr,
+    profile: cli::Profile,
+    state_dir: Option<PathBuf>,
+) -> Result<(), Failure> {
+    let dir = state_dir.unwrap_or_else(default_state_dir);
+    let profile = match profile {
+        cli::Profile::Uat => Profile::Uat,
+        cli::Profile::Prod => Profile::Prod,
+    };
+
+    let state = StateDir::open_or_create(&dir)?;
+    let running = Emulator::start(state.config(profile), state.certs(), listen).await?;
+
+    if state.was_created() {
+        print_line(&format!("wrote development certificates to {}", dir.display()))?;
+    }
+    let file = |name: &str| state.file(name).display().to_string();
+    print_line(&format!(
+        "reged emulator ({profile} profile, {}s tokens) listening on {}\n\n\
+         fetch a token with:\n\n  \
+         reged token --token-url {} --api-base {} \\\n    \
+         --client-id {DEV_CLIENT_ID} --audience {} --scope \"{}\" \\\n    \
+         --cert {} --key {} --ca {}\n\n\
+         or with the PFX: --pfx {} --password-file {}\n\n\
+         press Ctrl-C to stop",
+        profile.token_lifetime().as_secs(),
+        running.base_url(),
+        running.token_url(),
+        running.base_url(),
+        running.api_audience(),
+        DEV_SCOPES.join(" "),
+        file(StateDir::CLIENT_CERT),
+        file(StateDir::CLIENT_KEY),
+        file(StateDir::CA_CERT),
+        file(StateDir::CLIENT_PFX),
+        file(StateDir::CLIENT_PFX_PASSWORD),
+    ))?;
+
+    tokio::signal::ctrl_c().await.map_err(|error| {
+        Failure::new(exit::FAILURE, format!("could not wait for Ctrl-C: {error}"))
+    })?;
+    running.shutdown().await;
+    Ok(())
+}
+
+/// `$XDG_STATE_HOME/reged/emulator` or the platform's equivalent.
+fn default_state_dir() -> PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("reged")
+        .join("emulator")
+}
