@@ -24,9 +24,7 @@ fn rustls_cause<'a>(error: &'a reqwest::Error) -> Option<&'a rustls::Error> {
         if let Some(tls) = current.downcast_ref::<rustls::Error>() {
             return Some(tls);
         }
-        if let Some(io) = current.downcast_ref::<std::io::Error>()
-            && let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
+        if let Some(tls) = current.downcast_ref::<std::io::Error>().and_then(rustls_in_io) {
             return Some(tls);
         }
         cause = current.source();
@@ -34,9 +32,22 @@ fn rustls_cause<'a>(error: &'a reqwest::Error) -> Option<&'a rustls::Error> {
     None
 }
 
+/// The connector wraps the TLS error in one `io::Error` inside another.
+fn rustls_in_io(mut io: &std::io::Error) -> Option<&rustls::Error> {
+    loop {
+        let inner = io.get_ref()?;
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        io = inner.downcast_ref::<std::io::Error>()?;
+    }
+}
+
 fn tls_hint(error: &rustls::Error, host: &str) -> String {
     match error {
-        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => format!(
+        rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer | CertificateError::BadSignature,
+        ) => format!(
             "{host}'s certificate is not signed by a trusted CA; if it uses a private CA, pass it with --ca"
         ),
         rustls::Error::InvalidCertificate(

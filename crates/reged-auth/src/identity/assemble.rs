@@ -84,7 +84,7 @@ pub(super) fn assemble(
         subject = %leaf.subject,
         %thumbprint,
         not_after = %leaf.not_after,
-        intermediates = chain.len() - 1,
+        intermediates = chain.len().saturating_sub(1),
         "loaded the client identity"
     );
 

@@ -147,8 +147,8 @@ pub enum IdentityError {
 
     /// The private key belongs to none of the certificates.
     #[error(
-        "the private key in {key_origin} does not match the certificate \"{subject}\" in \
-         {certificate_origin}; give the key that belongs to this certificate"
+        "{}; give the key that belongs to this certificate",
+        mismatch(.key_origin, .certificate_origin, .subject)
     )]
     KeyMismatch {
         /// Where the key came from.
@@ -256,6 +256,18 @@ pub enum IdentityError {
         #[source]
         source: Cause,
     },
+}
+
+/// Which key does not match which certificate, naming the file once when both share it.
+fn mismatch(key_origin: &str, certificate_origin: &str, subject: &str) -> String {
+    if key_origin == certificate_origin {
+        format!("in {key_origin}, the private key does not match the certificate \"{subject}\"")
+    } else {
+        format!(
+            "the private key in {key_origin} does not match the certificate \"{subject}\" \
+             in {certificate_origin}"
+        )
+    }
 }
 
 const DATE: &[time::format_description::BorrowedFormatItem<'static>] =

@@ -182,7 +182,7 @@ fn describe(error: &::pem::PemError) -> String {
 
     match error {
         PemError::MismatchedTags(begin, end) => {
-            format!("BEGIN {begin} does not match END {end}")
+            format!("BEGIN {} does not match END {}", label(begin), label(end))
         }
         PemError::MalformedFraming => "malformed BEGIN or END line".to_owned(),
         PemError::MissingBeginTag => "a BEGIN line has no label".to_owned(),
@@ -191,6 +191,15 @@ fn describe(error: &::pem::PemError) -> String {
         PemError::InvalidData(_) => "a block is not valid base64".to_owned(),
         PemError::InvalidHeader(_) => "a block has an invalid header line".to_owned(),
         PemError::NotUtf8(_) => "a block is not text".to_owned(),
+    }
+}
+
+/// A label as found in a BEGIN or END line, cut short in case the line is not one.
+fn label(text: &str) -> String {
+    const LONGEST: usize = 40;
+    match text.char_indices().nth(LONGEST) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
     }
 }
 
