@@ -10,4 +10,4 @@ mod memory;
 
 pub use entry::CachedToken;
 pub use key::CacheKey;
-pub use memory::{MemoryCache, TokenHandle};
+pub use memory::{CacheEntry, MemoryCache, TokenHandle};

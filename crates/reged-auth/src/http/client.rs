@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use super::hint::transport_hint;
 use super::{client_config, request_token};
-use crate::cache::{CacheKey, MemoryCache, TokenHandle};
+use crate::cache::{CacheEntry, CacheKey, MemoryCache, TokenHandle};
 use crate::token::{LifetimePolicy, Scope, TokenRequest};
 use crate::{Environment, Error, Identity};
 
@@ -35,8 +35,8 @@ struct Inner {
     api_base: Option<Url>,
     request: TokenRequest,
     policy: LifetimePolicy,
-    cache: Arc<MemoryCache>,
     key: CacheKey,
+    cache_entry: CacheEntry,
     thumbprint: String,
 }
 
@@ -74,7 +74,7 @@ impl Client {
     /// A token for this client: from the cache while fresh, else from the token endpoint.
     pub async fn token(&self) -> Result<TokenHandle, Error> {
         let inner = &self.inner;
-        if let Some(hit) = inner.cache.get(&inner.key) {
+        if let Some(hit) = inner.cache_entry.get() {
             tracing::trace!(client_id = %inner.request.client_id, "token cache hit");
             return Ok(hit);
         }
@@ -86,8 +86,8 @@ impl Client {
         );
         let fetch_from = Arc::clone(inner);
         inner
-            .cache
-            .get_or_fetch(&inner.key, move || async move {
+            .cache_entry
+            .get_or_fetch(move || async move {
                 request_token(
                     &fetch_from.http,
                     &fetch_from.token_url,
@@ -105,7 +105,7 @@ impl Client {
 
     /// Drops `token` from the cache, unless a newer token has replaced it.
     pub fn evict(&self, token: &TokenHandle) {
-        self.inner.cache.evict(&self.inner.key, token);
+        self.inner.cache_entry.evict(token);
     }
 
     /// Sends `request` to the API with the bearer token and the client certificate.
@@ -381,7 +381,7 @@ impl ClientBuilder {
                     scope: self.scope,
                 },
                 policy: self.policy,
-                cache: self.cache.unwrap_or_default(),
+                cache_entry: self.cache.unwrap_or_default().entry(&key),
                 key,
                 thumbprint,
             }),

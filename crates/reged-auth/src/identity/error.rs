@@ -32,8 +32,8 @@ pub enum IdentityError {
 
     /// The input has no PEM block at all.
     #[error(
-        "{origin} is not a PEM file (it has no -----BEGIN line); \
-         a PKCS#12 file (.p12, .pfx) must be loaded as PKCS#12"
+        "{origin} is not a PEM file (it has no -----BEGIN line); load a PKCS#12 file (.p12, \
+         .pfx) as PKCS#12, and convert a DER certificate with `openssl x509 -inform DER`"
     )]
     NotPem {
         /// The file or source.
@@ -72,7 +72,7 @@ pub enum IdentityError {
 
     /// More than one distinct private key was found.
     #[error(
-        "{origin} holds {count} different private keys; give only the client certificate's key"
+        "found {count} different private keys in {origin}; give only the client certificate's key"
     )]
     SeveralPrivateKeys {
         /// The files or source.

@@ -45,7 +45,7 @@ pub async fn run() -> Result<(), Failure> {
         "1. token fetched over mutual TLS in {} ms: expires_in {} s, cached for {} s",
         started.elapsed().as_millis(),
         token.expires_in.as_secs(),
-        token.remaining_cached_life(Instant::now()).as_secs_f64().round(),
+        token.remaining_cached_life().as_secs_f64().round(),
     ))?;
     drop(token);
 
