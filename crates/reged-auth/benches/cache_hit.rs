@@ -109,7 +109,9 @@ fn main() {
         ))),
     };
 
-    println!("cache hit path, ns per hit (median of {ROUNDS} rounds of {HITS_PER_THREAD} hits a thread)");
+    println!(
+        "cache hit path, ns per hit (median of {ROUNDS} rounds of {HITS_PER_THREAD} hits a thread)"
+    );
     println!("  go:     Mutex<Option<Arc<Token>>> + Instant::now(), Go's ReuseTokenSource design");
     println!("  mutex:  the same mutex + our coarse clock (the lock alone)");
     println!("  reged:  CacheEntry::get");

@@ -81,8 +81,14 @@ mod tests {
             Environment::Prod.token_url().as_str(),
             "https://mtls.auth.reged.com/oauth/token"
         );
-        assert_eq!(Environment::Uat.api_base().as_str(), "https://uatapi.reged.com/");
-        assert_eq!(Environment::Prod.api_base().as_str(), "https://api.reged.com/");
+        assert_eq!(
+            Environment::Uat.api_base().as_str(),
+            "https://uatapi.reged.com/"
+        );
+        assert_eq!(
+            Environment::Prod.api_base().as_str(),
+            "https://api.reged.com/"
+        );
     }
 
     #[test]

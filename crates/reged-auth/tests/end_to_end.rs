@@ -134,7 +134,13 @@ async fn fifty_concurrent_callers_on_a_slow_endpoint_cause_one_request() {
         .map(|_| {
             let client = client.clone();
             tokio::spawn(async move {
-                client.token().await.unwrap().access_token.secret().to_owned()
+                client
+                    .token()
+                    .await
+                    .unwrap()
+                    .access_token
+                    .secret()
+                    .to_owned()
             })
         })
         .collect();
@@ -152,7 +158,13 @@ async fn fifty_concurrent_callers_on_a_slow_endpoint_cause_one_request() {
 async fn invalid_token_from_the_api_evicts_and_retries_once() {
     let setup = start(Profile::Uat).await;
     let client = setup.client();
-    let before = client.token().await.unwrap().access_token.secret().to_owned();
+    let before = client
+        .token()
+        .await
+        .unwrap()
+        .access_token
+        .secret()
+        .to_owned();
 
     setup.emulator.rotate_signing_key();
     let mut request = ApiRequest::new(Method::POST, "/v1/echo");
@@ -176,7 +188,11 @@ async fn refused_scope_is_a_typed_error_and_is_not_cached() {
 
     assert_eq!(first.token_error_code(), Some("invalid_scope"));
     assert_eq!(second.token_error_code(), Some("invalid_scope"));
-    assert_eq!(setup.emulator.token_requests(), 2, "errors are never cached");
+    assert_eq!(
+        setup.emulator.token_requests(),
+        2,
+        "errors are never cached"
+    );
 }
 
 #[tokio::test]
@@ -184,8 +200,7 @@ async fn pfx_identity_gets_a_token() {
     let setup = start(Profile::Uat).await;
     let (pfx, password) = setup.certs.client_pfx();
     let identity =
-        Identity::from_pkcs12(pfx, "client.pfx", &SecretString::from(password.to_owned()))
-            .unwrap();
+        Identity::from_pkcs12(pfx, "client.pfx", &SecretString::from(password.to_owned())).unwrap();
 
     let token = setup.client_with(identity, "read").token().await;
 
@@ -234,8 +249,14 @@ async fn client_shares_nothing_with_a_client_of_another_certificate() {
     let other_pem = format!("{}\n{}", other.cert_pem(), other.key_pem());
     let other_identity = Identity::from_pem(other_pem.as_bytes(), "other", None).unwrap();
 
-    let mine = build(setup.identity(), "reged-dev-client").token().await.unwrap();
-    let theirs = build(other_identity, "reged-other-client").token().await.unwrap();
+    let mine = build(setup.identity(), "reged-dev-client")
+        .token()
+        .await
+        .unwrap();
+    let theirs = build(other_identity, "reged-other-client")
+        .token()
+        .await
+        .unwrap();
 
     assert_ne!(mine.access_token.secret(), theirs.access_token.secret());
     assert_eq!(setup.emulator.token_requests(), 2);

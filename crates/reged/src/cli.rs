@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Call APIs protected by mutual TLS and OAuth 2.0 client credentials, first of all RegEd's.
 #[derive(Debug, Parser)]
-#[command(name = "reged", version, propagate_version = true)]
+#[command(
+    name = "reged",
+    version,
+    propagate_version = true,
+    args_override_self = true
+)]
 pub struct Cli {
     /// Log level on stderr: error, warn, info, debug or trace. Logs never show a token, key or
     /// password.

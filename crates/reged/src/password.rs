@@ -48,7 +48,11 @@ pub fn prompt(what: &str) -> Result<Option<SecretString>, Failure> {
     }
     rpassword::prompt_password(format!("{what}: "))
         .map(|value| Some(SecretString::from(value)))
-        .map_err(|error| Failure::config(format!("could not read the password from the terminal: {error}")))
+        .map_err(|error| {
+            Failure::config(format!(
+                "could not read the password from the terminal: {error}"
+            ))
+        })
 }
 
 fn read_file(path: &Path) -> Result<SecretString, Failure> {

@@ -38,7 +38,10 @@ pub fn build_client(args: &ClientArgs) -> Result<Client, Failure> {
     }
     if let Some(ca) = &args.ca {
         let pem = std::fs::read(ca).map_err(|error| {
-            Failure::config(format!("--ca (REGED_CA): could not read {}: {error}", ca.display()))
+            Failure::config(format!(
+                "--ca (REGED_CA): could not read {}: {error}",
+                ca.display()
+            ))
         })?;
         builder = builder.add_root_certificates(parse_ca_bundle(&pem, &ca.display().to_string())?);
     }
@@ -96,7 +99,10 @@ fn load_pem(paths: &[&Path], source: &PasswordSource) -> Result<Identity, Failur
     let passphrase = source.read()?;
     match Identity::from_pem_files(paths, passphrase.as_ref()) {
         Err(error) if passphrase.is_none() && is_passphrase_missing(&error) => {
-            let prompt = format!("passphrase for the key in {}", paths[paths.len() - 1].display());
+            let prompt = format!(
+                "passphrase for the key in {}",
+                paths[paths.len() - 1].display()
+            );
             match password::prompt(&prompt)? {
                 Some(passphrase) => Ok(Identity::from_pem_files(paths, Some(&passphrase))?),
                 None => Err(error.into()),

@@ -64,7 +64,10 @@ impl CacheKey {
 
     /// The digest in lower-case hex: a stable name for the key outside this process.
     pub fn digest_hex(&self) -> String {
-        self.digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        self.digest
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 
     /// The token endpoint.

@@ -95,7 +95,10 @@ impl CacheEntry {
     /// caller has fetched in the meantime is left in place.
     pub fn evict(&self, stale: &CachedToken) {
         let current = self.slot.token.load();
-        if current.as_deref().is_some_and(|cached| std::ptr::eq(cached, stale)) {
+        if current
+            .as_deref()
+            .is_some_and(|cached| std::ptr::eq(cached, stale))
+        {
             self.slot.token.compare_and_swap(&*current, None);
         }
     }
@@ -233,7 +236,13 @@ mod tests {
     use crate::token::{AccessToken, LifetimePolicy, Scope, TokenResponse};
 
     fn key() -> CacheKey {
-        CacheKey::new("https://t/oauth/token", "c", "a", &Scope::parse("read"), "tp")
+        CacheKey::new(
+            "https://t/oauth/token",
+            "c",
+            "a",
+            &Scope::parse("read"),
+            "tp",
+        )
     }
 
     fn token(value: &str, expires_in: u64) -> CachedToken {
@@ -289,11 +298,17 @@ mod tests {
         let cache = MemoryCache::new();
 
         let key = key();
-        let first = cache.get_or_fetch(&key, || async { Err(refused()) });
+        let first = cache.get_or_fetch(&key, || async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(refused())
+        });
         let second = cache.get_or_fetch(&key, || async { Ok(token("unused", 3600)) });
         let (first, second) = tokio::join!(first, second);
         assert!(first.is_err());
-        assert!(second.is_err(), "the waiter shares the error of the request under way");
+        assert!(
+            second.is_err(),
+            "the waiter shares the error of the request under way"
+        );
 
         let retried = cache
             .get_or_fetch(&key, || async { Ok(token("fresh", 3600)) })

@@ -339,7 +339,12 @@ impl ClientBuilder {
         let token_url = self
             .token_url
             .or_else(|| self.environment.map(Environment::token_url))
-            .ok_or_else(|| missing("token_url", "choose an environment (uat or prod) or set the token URL"))?;
+            .ok_or_else(|| {
+                missing(
+                    "token_url",
+                    "choose an environment (uat or prod) or set the token URL",
+                )
+            })?;
         require_https("token_url", &token_url)?;
         let api_base = self
             .api_base
@@ -347,10 +352,17 @@ impl ClientBuilder {
         if let Some(api_base) = &api_base {
             require_https("api_base", api_base)?;
         }
-        let identity = self
-            .identity
-            .ok_or_else(|| missing("certificate", "give a PEM certificate and key, or a PFX file"))?;
-        let client_id = non_empty(self.client_id, "client_id", "set the client id RegEd gave you")?;
+        let identity = self.identity.ok_or_else(|| {
+            missing(
+                "certificate",
+                "give a PEM certificate and key, or a PFX file",
+            )
+        })?;
+        let client_id = non_empty(
+            self.client_id,
+            "client_id",
+            "set the client id RegEd gave you",
+        )?;
         let audience = non_empty(self.audience, "audience", "set the audience RegEd gave you")?;
 
         let tls = client_config(&identity, &self.extra_roots)?;

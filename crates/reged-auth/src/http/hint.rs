@@ -24,7 +24,10 @@ fn rustls_cause<'a>(error: &'a reqwest::Error) -> Option<&'a rustls::Error> {
         if let Some(tls) = current.downcast_ref::<rustls::Error>() {
             return Some(tls);
         }
-        if let Some(tls) = current.downcast_ref::<std::io::Error>().and_then(rustls_in_io) {
+        if let Some(tls) = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(rustls_in_io)
+        {
             return Some(tls);
         }
         cause = current.source();
@@ -53,8 +56,9 @@ fn tls_hint(error: &rustls::Error, host: &str) -> String {
         rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         ) => format!("{host}'s certificate is not valid for that name; check the URL"),
-        rustls::Error::InvalidCertificate(CertificateError::Expired
-        | CertificateError::ExpiredContext { .. }) => {
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => {
             format!("{host}'s certificate has expired")
         }
         rustls::Error::AlertReceived(

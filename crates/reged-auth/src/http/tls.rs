@@ -22,12 +22,15 @@ pub fn client_config(
     for root in extra_roots {
         roots.add(root.clone()).map_err(Error::Tls)?;
     }
-    tracing::debug!(system_roots = added, extra_roots = extra_roots.len(), "trust anchors");
+    tracing::debug!(
+        system_roots = added,
+        extra_roots = extra_roots.len(),
+        "trust anchors"
+    );
     if roots.is_empty() {
         return Err(Error::Config {
             setting: "ca",
-            reason: "no trusted CA certificates: install the system's CA bundle or pass one"
-                .into(),
+            reason: "no trusted CA certificates: install the system's CA bundle or pass one".into(),
         });
     }
 
@@ -36,7 +39,10 @@ pub fn client_config(
         .with_safe_default_protocol_versions()
         .map_err(Error::Tls)?
         .with_root_certificates(roots)
-        .with_client_auth_cert(identity.certificate_chain().to_vec(), identity.private_key())
+        .with_client_auth_cert(
+            identity.certificate_chain().to_vec(),
+            identity.private_key(),
+        )
         .map_err(Error::Tls)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)

@@ -20,7 +20,10 @@ pub async fn request_token(
     request: &TokenRequest,
     policy: &LifetimePolicy,
 ) -> Result<CachedToken, TokenError> {
-    let host = token_url.host_str().unwrap_or("the token endpoint").to_owned();
+    let host = token_url
+        .host_str()
+        .unwrap_or("the token endpoint")
+        .to_owned();
     let transport = |source: reqwest::Error| TokenError::Transport {
         hint: transport_hint(&source, &host),
         source,
@@ -43,8 +46,12 @@ pub async fn request_token(
         .map(str::to_owned);
     let body = read_limited(response).await.map_err(transport)?;
 
-    let parsed =
-        parse_token_response(status, content_type.as_deref(), &body, policy.default_expires_in);
+    let parsed = parse_token_response(
+        status,
+        content_type.as_deref(),
+        &body,
+        policy.default_expires_in,
+    );
     tracing::debug!(
         host = %host,
         status,

@@ -75,7 +75,11 @@ pub struct TokenEndpointError {
 
 impl fmt::Display for TokenEndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the token endpoint refused the request with `{}`", self.error)?;
+        write!(
+            f,
+            "the token endpoint refused the request with `{}`",
+            self.error
+        )?;
         if let Some(description) = &self.error_description {
             write!(f, ": {description}")?;
         }

@@ -59,7 +59,10 @@ pub fn parse_token_response(
     };
     let (expires_in, expires_in_defaulted) = match object.get("expires_in") {
         None | Some(Value::Null) => (default_expires_in, true),
-        Some(value) => (expires_in_of(value).ok_or_else(|| bad_expires_in(status, value))?, false),
+        Some(value) => (
+            expires_in_of(value).ok_or_else(|| bad_expires_in(status, value))?,
+            false,
+        ),
     };
     let scope = match object.get("scope") {
         None | Some(Value::Null) => None,
@@ -89,7 +92,10 @@ fn expires_in_of(value: &Value) -> Option<Duration> {
 
 fn bad_expires_in(status: u16, value: &Value) -> TokenError {
     let shown: String = value.to_string().chars().take(40).collect();
-    invalid(status, &format!("`expires_in` is {shown}, not a number of seconds"))
+    invalid(
+        status,
+        &format!("`expires_in` is {shown}, not a number of seconds"),
+    )
 }
 
 fn endpoint_error(status: u16, error: &Value, object: &Map<String, Value>) -> TokenError {
@@ -173,8 +179,11 @@ mod tests {
 
     #[test]
     fn other_token_type_is_refused() {
-        let error = parse(200, r#"{"access_token":"a","token_type":"DPoP","expires_in":60}"#)
-            .unwrap_err();
+        let error = parse(
+            200,
+            r#"{"access_token":"a","token_type":"DPoP","expires_in":60}"#,
+        )
+        .unwrap_err();
 
         assert!(matches!(error, TokenError::UnsupportedTokenType(ref kind) if kind == "DPoP"));
         assert!(error.to_string().contains("only Bearer"), "{error}");
@@ -182,8 +191,11 @@ mod tests {
 
     #[test]
     fn expires_in_as_numeric_string() {
-        let response = parse(200, r#"{"access_token":"a","token_type":"Bearer","expires_in":"900"}"#)
-            .unwrap();
+        let response = parse(
+            200,
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":"900"}"#,
+        )
+        .unwrap();
 
         assert_eq!(response.expires_in, Duration::from_secs(900));
     }
@@ -199,7 +211,8 @@ mod tests {
     #[test]
     fn expires_in_not_a_number_is_an_error_naming_the_field() {
         for value in [r#""soon""#, "-5", "true", r#"{"s":1}"#] {
-            let body = format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{value}}}"#);
+            let body =
+                format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{value}}}"#);
             let error = parse(200, &body).unwrap_err();
             assert!(error.to_string().contains("expires_in"), "{value}: {error}");
         }
@@ -230,7 +243,10 @@ mod tests {
 
     #[test]
     fn html_from_a_gateway_shows_status_type_and_a_short_excerpt() {
-        let page = format!("<html><body>502 Bad Gateway{}</body></html>", "x".repeat(500));
+        let page = format!(
+            "<html><body>502 Bad Gateway{}</body></html>",
+            "x".repeat(500)
+        );
 
         let error =
             parse_token_response(502, Some("text/html"), page.as_bytes(), DEFAULT).unwrap_err();
@@ -246,7 +262,11 @@ mod tests {
         assert_eq!(*status, 502);
         assert_eq!(content_type, "text/html");
         assert!(excerpt.starts_with("<html><body>502 Bad Gateway"));
-        assert_eq!(excerpt.chars().count(), 201, "200 characters and an ellipsis");
+        assert_eq!(
+            excerpt.chars().count(),
+            201,
+            "200 characters and an ellipsis"
+        );
     }
 
     #[test]
@@ -266,7 +286,10 @@ mod tests {
             r#"{"access_token":7,"token_type":"Bearer"}"#,
         ] {
             let error = parse(200, body).unwrap_err();
-            assert!(error.to_string().contains("access_token"), "{body}: {error}");
+            assert!(
+                error.to_string().contains("access_token"),
+                "{body}: {error}"
+            );
         }
     }
 
@@ -274,12 +297,23 @@ mod tests {
     fn error_status_without_error_code_is_an_error() {
         let error = parse(500, r#"{"message":"oops"}"#).unwrap_err();
 
-        assert!(matches!(error, TokenError::InvalidResponse { status: 500, .. }));
+        assert!(matches!(
+            error,
+            TokenError::InvalidResponse { status: 500, .. }
+        ));
     }
 
     #[test]
     fn garbage_never_panics() {
-        for body in ["", "[", "null", "[]", "\u{0}\u{1}", "{\"error\":7}", "1e999"] {
+        for body in [
+            "",
+            "[",
+            "null",
+            "[]",
+            "\u{0}\u{1}",
+            "{\"error\":7}",
+            "1e999",
+        ] {
             let _ = parse_token_response(200, None, body.as_bytes(), DEFAULT);
         }
     }

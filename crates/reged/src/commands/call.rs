@@ -41,14 +41,20 @@ pub async fn run(
         eprintln!();
     }
     let body = response.bytes().await.map_err(|error| {
-        Failure::new(exit::API_UNREACHABLE, format!("reading the response body failed: {error}"))
+        Failure::new(
+            exit::API_UNREACHABLE,
+            format!("reading the response body failed: {error}"),
+        )
     })?;
     write_stdout(&body)?;
 
     if status.is_client_error() || status.is_server_error() {
         return Err(Failure::new(
             exit::API_STATUS,
-            format!("the API answered HTTP {status} to {} {path}", request.method),
+            format!(
+                "the API answered HTTP {status} to {} {path}",
+                request.method
+            ),
         ));
     }
     Ok(())
@@ -69,9 +75,9 @@ fn read_body(data: &str) -> Result<Bytes, Failure> {
     };
     if source == "-" {
         let mut body = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut body)
-            .map_err(|error| Failure::config(format!("-d @-: could not read standard input: {error}")))?;
+        std::io::stdin().read_to_end(&mut body).map_err(|error| {
+            Failure::config(format!("-d @-: could not read standard input: {error}"))
+        })?;
         return Ok(body.into());
     }
     std::fs::read(source)

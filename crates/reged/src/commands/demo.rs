@@ -22,7 +22,11 @@ pub async fn run() -> Result<(), Failure> {
         emulator.base_url()
     ))?;
 
-    let client_pem = format!("{}\n{}", certs.client().cert_pem(), certs.client().key_pem());
+    let client_pem = format!(
+        "{}\n{}",
+        certs.client().cert_pem(),
+        certs.client().key_pem()
+    );
     let identity = Identity::from_pem(client_pem.as_bytes(), "the demo client identity", None)?;
     print_line(&format!(
         "client certificate {} (x5t#S256 {})",
@@ -51,7 +55,9 @@ pub async fn run() -> Result<(), Failure> {
 
     for step in [2, 3] {
         let started = Instant::now();
-        let response = client.send(&ApiRequest::new(Method::GET, "/v1/whoami")).await?;
+        let response = client
+            .send(&ApiRequest::new(Method::GET, "/v1/whoami"))
+            .await?;
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
         if !status.is_success() {
@@ -71,12 +77,15 @@ pub async fn run() -> Result<(), Failure> {
     if token_requests != 1 {
         return Err(Failure::new(
             exit::FAILURE,
-            format!("expected one token request for both calls, the emulator counted {token_requests}"),
+            format!(
+                "expected one token request for both calls, the emulator counted {token_requests}"
+            ),
         ));
     }
     print_line("the second call used the cached token: the emulator counted 1 token request")
 }
 
 fn demo_url(url: &str) -> Result<Url, Failure> {
-    Url::parse(url).map_err(|error| Failure::new(exit::FAILURE, format!("bad emulator URL {url}: {error}")))
+    Url::parse(url)
+        .map_err(|error| Failure::new(exit::FAILURE, format!("bad emulator URL {url}: {error}")))
 }

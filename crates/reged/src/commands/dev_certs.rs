@@ -10,7 +10,11 @@ use crate::output::print_line;
 pub fn run(dir: &Path) -> Result<(), Failure> {
     let state = StateDir::open_or_create(dir)?;
 
-    let verb = if state.was_created() { "wrote" } else { "kept the existing" };
+    let verb = if state.was_created() {
+        "wrote"
+    } else {
+        "kept the existing"
+    };
     print_line(&format!(
         "{verb} development certificates in {}: CA {}, client {} and {}, PFX {} (password in {})",
         dir.display(),

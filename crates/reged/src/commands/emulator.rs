@@ -25,7 +25,10 @@ pub async fn run(
     let running = Emulator::start(state.config(profile), state.certs(), listen).await?;
 
     if state.was_created() {
-        print_line(&format!("wrote development certificates to {}", dir.display()))?;
+        print_line(&format!(
+            "wrote development certificates to {}",
+            dir.display()
+        ))?;
     }
     let file = |name: &str| state.file(name).display().to_string();
     print_line(&format!(

@@ -29,5 +29,7 @@ pub async fn run(args: &ClientArgs, as_json: bool) -> Result<(), Failure> {
 }
 
 fn rfc3339(at: std::time::SystemTime) -> String {
-    OffsetDateTime::from(at).format(&Rfc3339).unwrap_or_default()
+    OffsetDateTime::from(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }

@@ -1,0 +1,339 @@
+//! The `reged` binary against the emulator, over real TLS sockets on loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use reged_emulator::{Emulator, Profile, RunningEmulator, StateDir};
+use tempfile::TempDir;
+use tokio::process::Command;
+
+struct Setup {
+    dir: TempDir,
+    emulator: RunningEmulator,
+}
+
+/// `reged dev-certs`, then an emulator on those certificates.
+async fn start() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let output = reged(&["dev-certs", dir.path().to_str().unwrap()], &[]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let state = StateDir::open_or_create(dir.path()).unwrap();
+    let emulator = Emulator::start(
+        state.config(Profile::Uat),
+        state.certs(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    Setup { dir, emulator }
+}
+
+impl Setup {
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The flags that reach the emulator as the dev client, with PEM files.
+    fn flags(&self) -> Vec<String> {
+        vec![
+            "--token-url".into(),
+            self.emulator.token_url(),
+            "--api-base".into(),
+            self.emulator.base_url(),
+            "--client-id".into(),
+            "reged-dev-client".into(),
+            "--audience".into(),
+            "https://uatapi.reged.com".into(),
+            "--scope".into(),
+            "read write".into(),
+            "--cert".into(),
+            path(&self.file("client.pem")),
+            "--key".into(),
+            path(&self.file("client.key")),
+            "--ca".into(),
+            path(&self.file("ca.pem")),
+        ]
+    }
+
+    async fn run(&self, command: &[&str], extra: &[&str]) -> Output {
+        let mut args: Vec<String> = command.iter().map(|arg| arg.to_string()).collect();
+        args.extend(self.flags());
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        reged(&args, &[]).await
+    }
+}
+
+async fn reged(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reged"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().await.unwrap()
+}
+
+fn path(path: &Path) -> String {
+    path.to_str().unwrap().to_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn token_prints_only_the_token() {
+    let setup = start().await;
+
+    let output = setup.run(&["token"], &[]).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    let token = printed.strip_suffix('\n').unwrap();
+    assert!(!token.contains(char::is_whitespace), "{printed:?}");
+    assert_eq!(token.split('.').count(), 3, "a JWT: {printed:?}");
+    assert_eq!(setup.emulator.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn token_json_carries_the_response_and_the_expiry() {
+    let setup = start().await;
+
+    let output = setup.run(&["token", "--json"], &[]).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["expires_in"], 900);
+    assert_eq!(json["scope"], "read write");
+    assert!(json["access_token"].as_str().unwrap().len() > 20);
+    assert!(
+        json["expires_at"].as_str().unwrap().ends_with('Z'),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn pfx_with_a_password_file_gets_a_token() {
+    let setup = start().await;
+    let pfx = path(&setup.file("client.pfx"));
+    let password_file = path(&setup.file("client.pfx.password"));
+    let mut args = vec!["token"];
+    let flags = setup.flags();
+    // The PEM flags replaced by the PFX.
+    let kept: Vec<&str> = flags[..10]
+        .iter()
+        .chain(&flags[14..])
+        .map(String::as_str)
+        .collect();
+    args.extend(&kept);
+    args.extend(["--pfx", &pfx, "--password-file", &password_file]);
+
+    let output = reged(&args, &[]).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim().split('.').count(), 3);
+}
+
+#[tokio::test]
+async fn settings_come_from_the_environment_and_flags_win() {
+    let setup = start().await;
+    let token_url = setup.emulator.token_url();
+    let cert = path(&setup.file("client.pem"));
+    let key = path(&setup.file("client.key"));
+    let ca = path(&setup.file("ca.pem"));
+    let env = [
+        ("REGED_TOKEN_URL", token_url.as_str()),
+        ("REGED_CLIENT_ID", "reged-dev-client"),
+        ("REGED_AUDIENCE", "https://uatapi.reged.com"),
+        ("REGED_SCOPE", "admin"),
+        ("REGED_CERT", cert.as_str()),
+        ("REGED_KEY", key.as_str()),
+        ("REGED_CA", ca.as_str()),
+    ];
+
+    let refused = reged(&["token"], &env).await;
+    let granted = reged(&["token", "--scope", "read"], &env).await;
+
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("invalid_scope"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(granted.status.success(), "{}", stderr(&granted));
+}
+
+#[tokio::test]
+async fn call_prints_the_body_of_the_api() {
+    let setup = start().await;
+
+    let output = setup.run(&["call", "GET", "/v1/whoami"], &[]).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["client_id"], "reged-dev-client");
+}
+
+#[tokio::test]
+async fn call_sends_a_body_from_a_file_and_headers() {
+    let setup = start().await;
+    let body = setup.dir.path().join("body.json");
+    std::fs::write(&body, br#"{"hello":"world"}"#).unwrap();
+    let data = format!("@{}", body.display());
+
+    let output = setup
+        .run(
+            &[
+                "call",
+                "post",
+                "/v1/echo",
+                "-d",
+                &data,
+                "-H",
+                "Content-Type: application/json",
+            ],
+            &[],
+        )
+        .await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), r#"{"hello":"world"}"#);
+}
+
+#[tokio::test]
+async fn call_exits_6_on_an_http_error_and_still_prints_the_body() {
+    let setup = start().await;
+
+    let output = setup
+        .run(&["call", "GET", "/v1/no-such-endpoint"], &[])
+        .await;
+
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("reged: the API answered HTTP 404"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn missing_certificate_file_exits_3_and_names_the_file() {
+    let setup = start().await;
+    let missing = setup.dir.path().join("nope.pem");
+
+    let output = setup.run(&["token"], &["--cert", &path(&missing)]).await;
+
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let shown = stderr(&output);
+    assert!(shown.starts_with("reged: "), "{shown}");
+    assert!(shown.contains("nope.pem"), "{shown}");
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn unreachable_token_endpoint_exits_4() {
+    let setup = start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let url = format!("https://localhost:{port}/oauth/token");
+
+    let output = setup.run(&["token"], &["--token-url", &url]).await;
+
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("could not connect"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn missing_settings_name_the_flag_and_the_variable() {
+    let output = reged(&["token", "--cert", "/nonexistent.pem"], &[]).await;
+
+    assert_eq!(output.status.code(), Some(3));
+    let shown = stderr(&output);
+    assert!(
+        shown.contains("/nonexistent.pem") || shown.contains("--token-url"),
+        "{shown}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    reged(&["dev-certs", dir.path().to_str().unwrap()], &[]).await;
+    let cert = path(&dir.path().join("client.pem"));
+    let key = path(&dir.path().join("client.key"));
+    let output = reged(&["token", "--cert", &cert, "--key", &key], &[]).await;
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("REGED_TOKEN_URL"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn trace_logs_show_no_token_key_or_password() {
+    let setup = start().await;
+    let token_output = setup.run(&["token"], &[]).await;
+    let token = stdout(&token_output).trim().to_owned();
+
+    let call = setup
+        .run(&["--log", "trace", "call", "GET", "/v1/whoami"], &[])
+        .await;
+    let pfx = path(&setup.file("client.pfx"));
+    let password_file = path(&setup.file("client.pfx.password"));
+    let flags = setup.flags();
+    let mut args = vec!["--log", "trace", "token", "--json"];
+    let kept: Vec<&str> = flags[..10]
+        .iter()
+        .chain(&flags[14..])
+        .map(String::as_str)
+        .collect();
+    args.extend(&kept);
+    args.extend(["--pfx", &pfx, "--password-file", &password_file]);
+    let pfx_run = reged(&args, &[]).await;
+
+    assert!(call.status.success(), "{}", stderr(&call));
+    assert!(pfx_run.status.success(), "{}", stderr(&pfx_run));
+    let logs = format!("{}{}", stderr(&call), stderr(&pfx_run));
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "trace logging ran: {logs}"
+    );
+    let key_pem = std::fs::read_to_string(setup.file("client.key")).unwrap();
+    let key_body: String = key_pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let password = std::fs::read_to_string(setup.file("client.pfx.password")).unwrap();
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!logs.contains(signature), "the token reached the logs");
+    assert!(!logs.contains(&key_body[..40]), "the key reached the logs");
+    assert!(
+        !logs.contains(password.trim()),
+        "the password reached the logs"
+    );
+    assert!(!stdout(&call).contains(signature));
+}
+
+#[tokio::test]
+async fn demo_runs_the_whole_flow() {
+    let output = reged(&["demo"], &[]).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("the emulator counted 1 token request"),
+        "{}",
+        stdout(&output)
+    );
+}
