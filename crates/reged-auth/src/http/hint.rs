@@ -18,7 +18,7 @@ pub(crate) fn transport_hint(error: &reqwest::Error, host: &str) -> String {
     format!("the exchange with {host} failed")
 }
 
-fn rustls_cause<'a>(error: &'a reqwest::Error) -> Option<&'a rustls::Error> {
+fn rustls_cause(error: &reqwest::Error) -> Option<&rustls::Error> {
     let mut cause = error.source();
     while let Some(current) = cause {
         if let Some(tls) = current.downcast_ref::<rustls::Error>() {

@@ -86,7 +86,7 @@ fn expires_in_of(value: &Value) -> Option<Duration> {
         Value::String(text) => text.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    (seconds.is_finite() && seconds >= 0.0 && seconds < 1e12)
+    (seconds.is_finite() && (0.0..1e12).contains(&seconds))
         .then(|| Duration::from_secs(seconds as u64))
 }
 
