@@ -272,3 +272,24 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[tokio::test]
+async fn client_certificate_from_an_untrusted_ca_is_refused_with_a_hint() {
+    let setup = start(Profile::Uat).await;
+    let stranger = DevCerts::generate().unwrap();
+    let pem = format!(
+        "{}\n{}",
+        stranger.client().cert_pem(),
+        stranger.client().key_pem()
+    );
+    let identity = Identity::from_pem(pem.as_bytes(), "stranger", None).unwrap();
+
+    let error = setup
+        .client_with(identity, "read")
+        .token()
+        .await
+        .unwrap_err();
+
+    let chain = error_chain(&error);
+    assert!(chain.contains("refused the client certificate"), "{chain}");
+}

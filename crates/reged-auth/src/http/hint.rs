@@ -12,6 +12,9 @@ pub(crate) fn transport_hint(error: &reqwest::Error, host: &str) -> String {
     if let Some(tls) = rustls_cause(error) {
         return tls_hint(tls, host);
     }
+    if let Some(alert) = alert_in_text(error) {
+        return alert_hint(&alert, host);
+    }
     if error.is_connect() {
         return format!("could not connect to {host}; check the URL and that the server is up");
     }
@@ -35,7 +38,7 @@ fn rustls_cause(error: &reqwest::Error) -> Option<&rustls::Error> {
     None
 }
 
-/// The connector wraps the TLS error in one `io::Error` inside another.
+/// The connector wraps the TLS error in one `io::Error`, or in one inside another.
 fn rustls_in_io(mut io: &std::io::Error) -> Option<&rustls::Error> {
     loop {
         let inner = io.get_ref()?;
@@ -44,6 +47,43 @@ fn rustls_in_io(mut io: &std::io::Error) -> Option<&rustls::Error> {
         }
         io = inner.downcast_ref::<std::io::Error>()?;
     }
+}
+
+/// An alert that arrives after the handshake, when the server has read the client certificate,
+/// reaches us only as text: tokio-rustls turns the rustls error into a string `io::Error`.
+fn alert_in_text(error: &reqwest::Error) -> Option<String> {
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            let text = io.to_string();
+            if let Some(alert) = text.strip_prefix("received fatal alert: ") {
+                return Some(alert.to_owned());
+            }
+        }
+        cause = current.source();
+    }
+    None
+}
+
+fn alert_hint(alert: &str, host: &str) -> String {
+    let refused = [
+        AlertDescription::CertificateRequired,
+        AlertDescription::BadCertificate,
+        AlertDescription::UnknownCA,
+        AlertDescription::CertificateUnknown,
+        AlertDescription::AccessDenied,
+        AlertDescription::DecryptError,
+    ];
+    if refused.iter().any(|known| format!("{known:?}") == alert) {
+        return refused_client_certificate(host);
+    }
+    format!("TLS with {host} failed: the server sent the alert {alert}")
+}
+
+fn refused_client_certificate(host: &str) -> String {
+    format!(
+        "{host} refused the client certificate; check that it is the one registered for this client and that its chain is complete"
+    )
 }
 
 fn tls_hint(error: &rustls::Error, host: &str) -> String {
@@ -66,10 +106,10 @@ fn tls_hint(error: &rustls::Error, host: &str) -> String {
             | AlertDescription::BadCertificate
             | AlertDescription::UnknownCA
             | AlertDescription::CertificateUnknown
-            | AlertDescription::AccessDenied,
-        ) => format!(
-            "{host} refused the client certificate; check that it is the one registered for this client and that its chain is complete"
-        ),
+            | AlertDescription::AccessDenied
+            // What a server answers when the client certificate's signature does not verify.
+            | AlertDescription::DecryptError,
+        ) => refused_client_certificate(host),
         other => format!("TLS with {host} failed: {other}"),
     }
 }
