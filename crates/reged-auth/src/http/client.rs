@@ -40,6 +40,20 @@ struct Inner {
     thumbprint: String,
 }
 
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Client")
+            .field("token_url", &inner.token_url.as_str())
+            .field("api_base", &inner.api_base.as_ref().map(Url::as_str))
+            .field("client_id", &inner.request.client_id)
+            .field("audience", &inner.request.audience)
+            .field("scope", &inner.request.scope.to_string())
+            .field("thumbprint", &inner.thumbprint)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A request to the API: a path under the API base, headers and a body that can be replayed.
 #[derive(Clone, Debug)]
 pub struct ApiRequest {

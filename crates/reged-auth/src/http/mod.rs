@@ -6,5 +6,6 @@ mod tls;
 mod token_endpoint;
 
 pub use client::{ApiRequest, Client, ClientBuilder};
+pub use reqwest::{Method, Response, StatusCode};
 pub use tls::{client_config, parse_ca_bundle};
 pub use token_endpoint::request_token;
