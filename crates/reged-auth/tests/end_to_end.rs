@@ -293,3 +293,23 @@ async fn client_certificate_from_an_untrusted_ca_is_refused_with_a_hint() {
     let chain = error_chain(&error);
     assert!(chain.contains("refused the client certificate"), "{chain}");
 }
+
+#[tokio::test]
+async fn debug_output_of_client_identity_and_token_shows_no_secret() {
+    let setup = start(Profile::Uat).await;
+    let client = setup.client();
+    let token = client.token().await.unwrap();
+
+    let shown = format!("{client:?} {:?} {token:?}", setup.identity());
+
+    assert!(shown.contains("reged-dev-client"), "{shown}");
+    assert!(!shown.contains(token.access_token.secret()), "{shown}");
+    let key_body: String = setup
+        .certs
+        .client()
+        .key_pem()
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    assert!(!shown.contains(&key_body[..40]), "{shown}");
+}
