@@ -76,6 +76,20 @@ impl StateDir {
     /// The client registrations.
     pub const CLIENTS: &'static str = "clients.json";
 
+    /// Every file of a state directory.
+    pub const FILES: [&'static str; 10] = [
+        StateDir::CA_CERT,
+        StateDir::SERVER_CERT,
+        StateDir::SERVER_KEY,
+        StateDir::CLIENT_CERT,
+        StateDir::CLIENT_KEY,
+        StateDir::CLIENT_PFX,
+        StateDir::CLIENT_PFX_PASSWORD,
+        StateDir::OTHER_CLIENT_CERT,
+        StateDir::OTHER_CLIENT_KEY,
+        StateDir::CLIENTS,
+    ];
+
     /// Reads the state directory at `dir`, or creates it (mode 0700) and writes new
     /// development certificates and the default registrations into it.
     ///
@@ -127,6 +141,7 @@ impl StateDir {
 
     fn create(path: PathBuf) -> Result<StateDir, EmulatorError> {
         create_private_dir(&path)?;
+        refuse_partial_state(&path)?;
         let certs = DevCerts::generate()?;
         let (pfx, password) = certs.client_pfx();
 
@@ -352,7 +367,49 @@ fn create_private_dir(path: &Path) -> Result<(), EmulatorError> {
         .map_err(|source| EmulatorError::WriteFile {
             path: path.to_path_buf(),
             source,
-        })
+        })?;
+    warn_if_writable_by_others(path);
+    Ok(())
+}
+
+/// Anyone who can write the directory can swap the certificates the emulator trusts.
+fn warn_if_writable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = fs::metadata(path)
+            && metadata.permissions().mode() & 0o022 != 0
+        {
+            tracing::warn!(
+                dir = %path.display(),
+                "the state directory can be written by other users; use a private directory"
+            );
+        }
+    }
+}
+
+/// A directory with some of the files but no `clients.json` was left by an interrupted setup,
+/// or belongs to something else: its files are not overwritten.
+fn refuse_partial_state(path: &Path) -> Result<(), EmulatorError> {
+    let present: Vec<&str> = StateDir::FILES
+        .iter()
+        .copied()
+        .filter(|name| fs::symlink_metadata(path.join(name)).is_ok())
+        .collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    Err(EmulatorError::WriteFile {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!(
+                "it holds {} but no {}: delete those files or choose another directory",
+                present.join(", "),
+                StateDir::CLIENTS
+            ),
+        ),
+    })
 }
 
 fn write_file(path: &Path, contents: &[u8], access: Access) -> Result<(), EmulatorError> {
@@ -361,21 +418,16 @@ fn write_file(path: &Path, contents: &[u8], access: Access) -> Result<(), Emulat
         source,
     };
 
+    // New files only: an existing file, or a link planted where a key goes, is never written
+    // through.
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     if access == Access::OwnerOnly {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     }
     let mut file = options.open(path).map_err(error)?;
 
-    // The mode above applies to new files only; an older file keeps its own until this.
-    #[cfg(unix)]
-    if access == Access::OwnerOnly {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(error)?;
-    }
     file.write_all(contents).map_err(error)?;
     file.sync_all().map_err(error)
 }

@@ -6,19 +6,6 @@ use reged_emulator::{DEV_CLIENT_ID, OTHER_CLIENT_ID, Profile, StateDir};
 
 use crate::support::TempDir;
 
-const FILES: [&str; 10] = [
-    StateDir::CA_CERT,
-    StateDir::SERVER_CERT,
-    StateDir::SERVER_KEY,
-    StateDir::CLIENT_CERT,
-    StateDir::CLIENT_KEY,
-    StateDir::CLIENT_PFX,
-    StateDir::CLIENT_PFX_PASSWORD,
-    StateDir::OTHER_CLIENT_CERT,
-    StateDir::OTHER_CLIENT_KEY,
-    StateDir::CLIENTS,
-];
-
 #[test]
 fn first_open_writes_every_file_and_the_next_reuses_them() {
     let dir = TempDir::new();
@@ -28,7 +15,7 @@ fn first_open_writes_every_file_and_the_next_reuses_them() {
 
     assert!(first.was_created());
     assert!(!second.was_created());
-    for name in FILES {
+    for name in StateDir::FILES {
         assert!(dir.path().join(name).is_file(), "{name} is missing");
     }
     assert_eq!(second.certs().ca_pem(), first.certs().ca_pem());
@@ -107,4 +94,36 @@ fn wrong_pfx_password_is_named_in_the_error() {
     let message = error.to_string();
     assert!(message.contains("client.pfx is not usable"), "{message}");
     assert!(message.contains("client.pfx.password"), "{message}");
+}
+
+#[cfg(unix)]
+#[test]
+fn link_planted_where_a_key_goes_is_not_written_through() {
+    let dir = TempDir::new();
+    fs::create_dir_all(dir.path()).unwrap();
+    let victim = dir.path().join("victim.txt");
+    fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path().join(StateDir::CLIENT_KEY)).unwrap();
+
+    let error = StateDir::open_or_create(dir.path()).unwrap_err();
+
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    let shown = format!("{error}: {}", std::error::Error::source(&error).unwrap());
+    assert!(shown.contains(StateDir::CLIENT_KEY), "{shown}");
+}
+
+#[test]
+fn partial_directory_is_refused_and_its_files_kept() {
+    let dir = TempDir::new();
+    fs::create_dir_all(dir.path()).unwrap();
+    fs::write(dir.path().join(StateDir::CA_CERT), "someone's CA").unwrap();
+
+    let error = StateDir::open_or_create(dir.path()).unwrap_err();
+
+    assert_eq!(
+        fs::read_to_string(dir.path().join(StateDir::CA_CERT)).unwrap(),
+        "someone's CA"
+    );
+    let shown = format!("{error}: {}", std::error::Error::source(&error).unwrap());
+    assert!(shown.contains("ca.pem but no clients.json"), "{shown}");
 }
