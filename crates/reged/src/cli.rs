@@ -105,8 +105,8 @@ pub struct ClientArgs {
     /// Private key, PEM (PKCS#8, PKCS#1, SEC1 or encrypted PKCS#8).
     #[arg(long, env = "REGED_KEY")]
     pub key: Option<PathBuf>,
-    /// Client certificate and key as a PKCS#12 (PFX) file.
-    #[arg(long, env = "REGED_PFX", conflicts_with_all = ["cert", "key"])]
+    /// Client certificate and key as a PKCS#12 (PFX) file, instead of --cert and --key.
+    #[arg(long, env = "REGED_PFX")]
     pub pfx: Option<PathBuf>,
     /// Read the PFX password or key passphrase from this environment variable.
     #[arg(long, value_name = "VAR")]
@@ -117,4 +117,8 @@ pub struct ClientArgs {
     /// Extra CA certificates (PEM) to trust for the servers, beside the system's.
     #[arg(long, env = "REGED_CA")]
     pub ca: Option<PathBuf>,
+    /// Seconds a whole request may take, token or API; connecting takes at most 10 of them.
+    #[arg(long, env = "REGED_TIMEOUT", default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }

@@ -6,6 +6,8 @@ use reged_auth::Error;
 pub const OK: u8 = 0;
 /// An unexpected failure.
 pub const FAILURE: u8 = 1;
+/// A bad command line.
+pub const USAGE: u8 = 2;
 /// Bad settings or an unusable certificate, key or password.
 pub const CONFIG: u8 = 3;
 /// The token endpoint refused the request or could not be reached.

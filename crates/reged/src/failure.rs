@@ -22,12 +22,45 @@ impl fmt::Display for Message {
 
 impl Error for Message {}
 
+#[derive(Debug)]
+struct WithCause {
+    message: String,
+    cause: Box<dyn Error + Send + Sync>,
+}
+
+impl fmt::Display for WithCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error for WithCause {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&*self.cause)
+    }
+}
+
 impl Failure {
     /// A failure with a message of its own.
     pub fn new(code: u8, message: impl Into<String>) -> Self {
         Self {
             code,
             error: Box::new(Message(message.into())),
+        }
+    }
+
+    /// A failure that says what to do, with the error that caused it.
+    pub fn with_cause(
+        code: u8,
+        message: impl Into<String>,
+        cause: impl Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            code,
+            error: Box::new(WithCause {
+                message: message.into(),
+                cause: Box::new(cause),
+            }),
         }
     }
 
@@ -64,9 +97,10 @@ impl From<reged_auth::identity::IdentityError> for Failure {
 }
 
 impl From<reged_emulator::EmulatorError> for Failure {
+    /// The emulator fails on what it was given: a directory, an address.
     fn from(error: reged_emulator::EmulatorError) -> Self {
         Self {
-            code: exit::FAILURE,
+            code: exit::CONFIG,
             error: Box::new(error),
         }
     }

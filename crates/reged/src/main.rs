@@ -9,6 +9,7 @@ mod output;
 mod password;
 mod settings;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,19 +19,24 @@ use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
+    if let Err(failure) = init_logging(&cli.log) {
+        output::eprint_line(&failure.report());
+        return ExitCode::from(failure.code);
+    }
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("reged: could not start the async runtime: {error}");
+            output::eprint_line(&format!(
+                "reged: could not start the async runtime: {error}"
+            ));
             return ExitCode::from(exit::FAILURE);
         }
     };
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
-            eprintln!("{}", failure.report());
+            output::eprint_line(&failure.report());
             ExitCode::from(failure.code)
         }
     }
@@ -57,14 +63,26 @@ async fn run(command: Command) -> Result<(), failure::Failure> {
     }
 }
 
-fn init_logging(level: &str) {
-    // Our crates at the level asked for; dependencies stay at warn so their wire detail never
-    // reaches the log.
+/// Logs on stderr: our crates at `level`, dependencies at warn so their wire detail stays out.
+fn init_logging(level: &str) -> Result<(), failure::Failure> {
+    const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+    let level = level.trim().to_ascii_lowercase();
+    if !LEVELS.contains(&level.as_str()) {
+        return Err(failure::Failure::new(
+            exit::USAGE,
+            format!(
+                "--log (REGED_LOG): `{level}` is not one of {}",
+                LEVELS.join(", ")
+            ),
+        ));
+    }
+
     let directives = format!("warn,reged={level},reged_auth={level},reged_emulator={level}");
-    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("warn"));
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(EnvFilter::new(directives))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
+    Ok(())
 }

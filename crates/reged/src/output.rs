@@ -22,3 +22,9 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
 pub fn print_line(line: &str) -> Result<(), Failure> {
     write_stdout(format!("{line}\n").as_bytes())
 }
+
+/// Writes a line to stderr. A closed stderr is ignored: there is nobody left to tell.
+pub fn eprint_line(line: &str) {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+}

@@ -18,16 +18,39 @@ pub struct PasswordSource {
     pub file: Option<PathBuf>,
 }
 
+/// A password and where it came from, to name in errors.
+pub struct Password {
+    pub secret: SecretString,
+    pub origin: String,
+}
+
+impl Password {
+    fn new(value: String, origin: String) -> Self {
+        let origin = if value.is_empty() {
+            format!("{origin}, which is empty")
+        } else {
+            origin
+        };
+        Self {
+            secret: SecretString::from(value),
+            origin,
+        }
+    }
+}
+
 impl PasswordSource {
     /// The password from the named source, else from `REGED_PASSWORD`; `None` when no source is
     /// set.
-    pub fn read(&self) -> Result<Option<SecretString>, Failure> {
+    pub fn read(&self) -> Result<Option<Password>, Failure> {
         if let Some(file) = &self.file {
             return read_file(file).map(Some);
         }
         let variable = self.variable.as_deref().unwrap_or(PASSWORD_VARIABLE);
         match std::env::var(variable) {
-            Ok(value) => Ok(Some(SecretString::from(value))),
+            Ok(value) => Ok(Some(Password::new(
+                value,
+                format!("the environment variable {variable}"),
+            ))),
             Err(std::env::VarError::NotUnicode(_)) => Err(Failure::config(format!(
                 "the environment variable {variable} is not valid UTF-8"
             ))),
@@ -42,12 +65,17 @@ impl PasswordSource {
 }
 
 /// Asks on the terminal, when there is one.
-pub fn prompt(what: &str) -> Result<Option<SecretString>, Failure> {
+pub fn prompt(what: &str) -> Result<Option<Password>, Failure> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Ok(None);
     }
     rpassword::prompt_password(format!("{what}: "))
-        .map(|value| Some(SecretString::from(value)))
+        .map(|value| {
+            Some(Password::new(
+                value,
+                "the password typed at the prompt".into(),
+            ))
+        })
         .map_err(|error| {
             Failure::config(format!(
                 "could not read the password from the terminal: {error}"
@@ -55,7 +83,7 @@ pub fn prompt(what: &str) -> Result<Option<SecretString>, Failure> {
         })
 }
 
-fn read_file(path: &Path) -> Result<SecretString, Failure> {
+fn read_file(path: &Path) -> Result<Password, Failure> {
     let text = std::fs::read_to_string(path).map_err(|error| {
         Failure::config(format!(
             "could not read the password file {}: {error}",
@@ -64,5 +92,8 @@ fn read_file(path: &Path) -> Result<SecretString, Failure> {
     })?;
     // The first line, without its line ending: editors add one.
     let first_line = text.lines().next().unwrap_or_default();
-    Ok(SecretString::from(first_line.to_owned()))
+    Ok(Password::new(
+        first_line.to_owned(),
+        format!("the first line of {}", path.display()),
+    ))
 }

@@ -45,7 +45,11 @@ pub fn build_client(args: &ClientArgs) -> Result<Client, Failure> {
         })?;
         builder = builder.add_root_certificates(parse_ca_bundle(&pem, &ca.display().to_string())?);
     }
-    builder = builder.identity(load_identity(args)?);
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    builder = builder
+        .identity(load_identity(args)?)
+        .request_timeout(timeout)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)));
 
     builder.build().map_err(name_the_flag)
 }
@@ -56,64 +60,130 @@ pub fn load_identity(args: &ClientArgs) -> Result<Identity, Failure> {
         variable: args.password_env.clone(),
         file: args.password_file.clone(),
     };
-    if let Some(pfx) = &args.pfx {
-        return load_pkcs12(pfx, &source);
+    match identity_files(args)? {
+        IdentityFiles::Pkcs12(pfx) => load_pkcs12(pfx, &source),
+        IdentityFiles::Pem(paths) => load_pem(&paths, &source),
     }
-    let Some(cert) = &args.cert else {
-        return Err(Failure::config(
-            "no client certificate: pass --cert FILE (and --key FILE), or --pfx FILE; \
-             or set REGED_CERT and REGED_KEY, or REGED_PFX",
-        ));
-    };
-    let mut paths: Vec<&Path> = vec![cert];
-    if let Some(key) = &args.key
-        && key != cert
-    {
-        paths.push(key);
-    }
-    load_pem(&paths, &source)
 }
 
-fn load_pkcs12(path: &Path, source: &PasswordSource) -> Result<Identity, Failure> {
-    if let Some(password) = source.read()? {
-        return Ok(Identity::from_pkcs12_file(path, &password)?);
-    }
-    // Many exported files have an empty password; try it before asking.
-    match Identity::from_pkcs12_file(path, &SecretString::from(String::new())) {
-        Err(error) if is_wrong_password(&error) => {
-            let prompt = format!("password for {}", path.display());
-            match password::prompt(&prompt)? {
-                Some(password) => Ok(Identity::from_pkcs12_file(path, &password)?),
-                None => Err(Failure::config(format!(
-                    "{} needs a password: pass --password-env VAR or --password-file FILE, \
-                     or set REGED_PASSWORD",
-                    path.display()
-                ))),
+enum IdentityFiles<'a> {
+    Pkcs12(&'a Path),
+    Pem(Vec<&'a Path>),
+}
+
+/// Which files hold the identity. When both a PFX and a PEM certificate are set, the one given
+/// as a flag wins over the one that came from the environment.
+fn identity_files(args: &ClientArgs) -> Result<IdentityFiles<'_>, Failure> {
+    let from_env = |value: &Option<std::path::PathBuf>, variable: &str| {
+        value.is_some() && std::env::var_os(variable).map(Into::into) == *value
+    };
+    let pem = || {
+        let cert = args.cert.as_deref()?;
+        let mut paths = vec![cert];
+        if let Some(key) = args.key.as_deref()
+            && key != cert
+        {
+            paths.push(key);
+        }
+        Some(paths)
+    };
+
+    match (&args.pfx, pem()) {
+        (Some(pfx), None) => Ok(IdentityFiles::Pkcs12(pfx)),
+        (None, Some(paths)) => Ok(IdentityFiles::Pem(paths)),
+        (Some(pfx), Some(paths)) => {
+            let pfx_from_env = from_env(&args.pfx, "REGED_PFX");
+            let cert_from_env = from_env(&args.cert, "REGED_CERT");
+            match (pfx_from_env, cert_from_env) {
+                (true, false) => Ok(IdentityFiles::Pem(paths)),
+                (false, true) => Ok(IdentityFiles::Pkcs12(pfx)),
+                _ => Err(Failure::config(
+                    "both a PFX (--pfx, REGED_PFX) and a PEM certificate (--cert, REGED_CERT) \
+                     are set: give one of them",
+                )),
             }
         }
-        other => Ok(other?),
+        (None, None) if args.key.is_some() => Err(Failure::config(
+            "--key (REGED_KEY) is set but no certificate: add --cert FILE",
+        )),
+        (None, None) => Err(Failure::config(
+            "no client certificate: pass --cert FILE (and --key FILE), or --pfx FILE; \
+             or set REGED_CERT and REGED_KEY, or REGED_PFX",
+        )),
     }
+}
+
+const PASSWORD_NEXT_STEP: &str =
+    "give the right one with --password-file FILE, --password-env VAR or REGED_PASSWORD";
+
+fn load_pkcs12(path: &Path, source: &PasswordSource) -> Result<Identity, Failure> {
+    let password = match source.read()? {
+        Some(password) => password,
+        None => {
+            // Many exported files have an empty password; try it before asking.
+            match Identity::from_pkcs12_file(path, &SecretString::from(String::new())) {
+                Err(error) if is_wrong_password(&error) => {}
+                other => return Ok(other?),
+            }
+            let prompt = format!("password for {}", path.display());
+            password::prompt(&prompt)?.ok_or_else(|| {
+                Failure::config(format!(
+                    "{} needs a password: pass --password-file FILE or --password-env VAR, \
+                     or set REGED_PASSWORD",
+                    path.display()
+                ))
+            })?
+        }
+    };
+    Identity::from_pkcs12_file(path, &password.secret)
+        .map_err(|error| name_the_password(error, &password))
 }
 
 fn load_pem(paths: &[&Path], source: &PasswordSource) -> Result<Identity, Failure> {
-    let passphrase = source.read()?;
-    match Identity::from_pem_files(paths, passphrase.as_ref()) {
-        Err(error) if passphrase.is_none() && is_passphrase_missing(&error) => {
-            let prompt = format!(
-                "passphrase for the key in {}",
-                paths[paths.len() - 1].display()
-            );
-            match password::prompt(&prompt)? {
-                Some(passphrase) => Ok(Identity::from_pem_files(paths, Some(&passphrase))?),
-                None => Err(error.into()),
+    let passphrase = match source.read()? {
+        Some(passphrase) => passphrase,
+        None => match Identity::from_pem_files(paths, None) {
+            Err(error) if is_passphrase_missing(&error) => {
+                let key = paths[paths.len() - 1].display();
+                match password::prompt(&format!("passphrase for the key in {key}"))? {
+                    Some(passphrase) => passphrase,
+                    None => {
+                        return Err(Failure::with_cause(
+                            crate::exit::CONFIG,
+                            "pass the passphrase with --password-file FILE or --password-env VAR, \
+                             or set REGED_PASSWORD",
+                            error,
+                        ));
+                    }
+                }
             }
-        }
-        other => Ok(other?),
+            other => return Ok(other?),
+        },
+    };
+    Identity::from_pem_files(paths, Some(&passphrase.secret))
+        .map_err(|error| name_the_password(error, &passphrase))
+}
+
+/// A wrong password says where the password came from.
+fn name_the_password(error: IdentityError, password: &password::Password) -> Failure {
+    if is_wrong_password(&error) {
+        return Failure::with_cause(
+            crate::exit::CONFIG,
+            format!(
+                "the password from {} is wrong; {PASSWORD_NEXT_STEP}",
+                password.origin
+            ),
+            error,
+        );
     }
+    error.into()
 }
 
 fn is_wrong_password(error: &IdentityError) -> bool {
-    matches!(error, IdentityError::WrongPassword { .. })
+    matches!(
+        error,
+        IdentityError::WrongPassword { .. } | IdentityError::WrongPassphrase { .. }
+    )
 }
 
 fn is_passphrase_missing(error: &IdentityError) -> bool {

@@ -337,3 +337,142 @@ async fn demo_runs_the_whole_flow() {
         stdout(&output)
     );
 }
+
+#[tokio::test]
+async fn headers_that_would_redirect_the_token_are_refused() {
+    let setup = start().await;
+
+    for header in ["Host: evil.example", "Authorization: Bearer attacker"] {
+        let output = setup
+            .run(&["call", "GET", "/v1/whoami", "-H", header], &[])
+            .await;
+
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{header}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("reged sets this header itself"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn path_climbing_out_of_the_api_base_is_refused() {
+    let setup = start().await;
+
+    for path in ["/../x", "/v1/%2e%2e/x", "v1/whoami"] {
+        let output = setup.run(&["call", "GET", path], &[]).await;
+
+        assert_eq!(output.status.code(), Some(3), "{path}: {}", stderr(&output));
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_names_where_it_came_from() {
+    let setup = start().await;
+    let pfx = path(&setup.file("client.pfx"));
+    let flags = setup.flags();
+    let mut args = vec!["token"];
+    let kept: Vec<&str> = flags[..10]
+        .iter()
+        .chain(&flags[14..])
+        .map(String::as_str)
+        .collect();
+    args.extend(&kept);
+    args.extend(["--pfx", &pfx]);
+
+    let wrong = reged(&args, &[("REGED_PASSWORD", "not-it")]).await;
+    let empty = reged(&args, &[("REGED_PASSWORD", "")]).await;
+
+    assert_eq!(wrong.status.code(), Some(3), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("REGED_PASSWORD is wrong"),
+        "{}",
+        stderr(&wrong)
+    );
+    assert!(
+        stderr(&empty).contains("REGED_PASSWORD, which is empty"),
+        "{}",
+        stderr(&empty)
+    );
+}
+
+#[tokio::test]
+async fn pfx_flag_wins_over_a_pem_certificate_from_the_environment() {
+    let setup = start().await;
+    let pfx = path(&setup.file("client.pfx"));
+    let password_file = path(&setup.file("client.pfx.password"));
+    let stale_cert = path(&setup.file("other-client.pem"));
+    let flags = setup.flags();
+    let mut args = vec!["token"];
+    let kept: Vec<&str> = flags[..10]
+        .iter()
+        .chain(&flags[14..])
+        .map(String::as_str)
+        .collect();
+    args.extend(&kept);
+    args.extend(["--pfx", &pfx, "--password-file", &password_file]);
+
+    let output = reged(&args, &[("REGED_CERT", stale_cert.as_str())]).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn unknown_log_level_is_a_usage_error() {
+    let output = reged(&["--log", "loud", "demo"], &[]).await;
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("`loud` is not one of"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn closed_stderr_does_not_panic() {
+    let output = Command::new(env!("CARGO_BIN_EXE_reged"))
+        .args(["token", "--token-url", "https://127.0.0.1:1/x"])
+        .env_clear()
+        .stderr(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+
+    // A pipe whose reader is gone.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reged"))
+        .args(["token", "--token-url", "https://127.0.0.1:1/x"])
+        .env_clear()
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().await.unwrap();
+
+    assert_eq!(status.code(), Some(3), "not 101, a panic");
+}
+
+#[tokio::test]
+async fn emulator_on_a_taken_port_says_so() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let state = path(&dir.path().join("state"));
+
+    let output = reged(
+        &["emulator", "--listen", &address, "--state-dir", &state],
+        &[],
+    )
+    .await;
+
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("is taken"), "{}", stderr(&output));
+}

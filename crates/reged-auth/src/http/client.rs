@@ -55,7 +55,9 @@ impl std::fmt::Debug for Client {
 }
 
 /// A request to the API: a path under the API base, headers and a body that can be replayed.
-#[derive(Clone, Debug)]
+///
+/// Its Debug output names the headers but shows none of their values, which may be credentials.
+#[derive(Clone)]
 pub struct ApiRequest {
     /// The HTTP method.
     pub method: Method,
@@ -65,6 +67,18 @@ pub struct ApiRequest {
     pub headers: HeaderMap,
     /// The body, if any.
     pub body: Option<Bytes>,
+}
+
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let header_names: Vec<&str> = self.headers.keys().map(|name| name.as_str()).collect();
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("path", &self.path.split('?').next().unwrap_or_default())
+            .field("headers", &header_names)
+            .field("body_bytes", &self.body.as_ref().map(Bytes::len))
+            .finish()
+    }
 }
 
 impl ApiRequest {
@@ -186,7 +200,8 @@ impl Client {
         let response = builder.send().await.map_err(|source| Error::Api {
             url: url_without_query(url),
             hint: transport_hint(&source, url.host_str().unwrap_or("the API")),
-            source,
+            // The URL is named above without its query, which may hold a credential.
+            source: source.without_url(),
         })?;
         tracing::debug!(
             method = %request.method,
@@ -203,12 +218,7 @@ impl Client {
             setting: "api_base",
             reason: "no API base URL: choose an environment or set the API base".into(),
         })?;
-        if !path.starts_with('/') {
-            return Err(Error::Config {
-                setting: "path",
-                reason: format!("`{path}` must start with `/`: it is a path under {base}"),
-            });
-        }
+        check_api_path(path, base)?;
         let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
         let url = Url::parse(&joined).map_err(|error| Error::Config {
             setting: "path",
@@ -223,6 +233,35 @@ impl Client {
         }
         Ok(url)
     }
+}
+
+/// A path must stay under the API base: `..` and `.` segments, in any spelling, would let it
+/// climb out of a base path such as `/api`, and control characters have no place in a URL.
+fn check_api_path(path: &str, base: &Url) -> Result<(), Error> {
+    let refuse = |why: &str| {
+        Err(Error::Config {
+            setting: "path",
+            reason: format!("`{}` {why}: it is a path under {base}", path.escape_debug()),
+        })
+    };
+    if !path.starts_with('/') {
+        return refuse("must start with `/`");
+    }
+    if path.chars().any(char::is_control) {
+        return refuse("holds a control character");
+    }
+    let path_part = path.split(['?', '#']).next().unwrap_or_default();
+    let climbs = path_part.split('/').any(|segment| {
+        let decoded = url::form_urlencoded::parse(format!("s={segment}").as_bytes())
+            .next()
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        decoded == "." || decoded == ".."
+    });
+    if climbs {
+        return refuse("has a `.` or `..` segment");
+    }
+    Ok(())
 }
 
 fn bearer_header(token: &str) -> Result<HeaderValue, Error> {
@@ -365,6 +404,12 @@ impl ClientBuilder {
             .or_else(|| self.environment.map(Environment::api_base));
         if let Some(api_base) = &api_base {
             require_https("api_base", api_base)?;
+            if api_base.query().is_some() || api_base.fragment().is_some() {
+                return Err(Error::Config {
+                    setting: "api_base",
+                    reason: format!("{api_base} has a query or fragment; give the base URL alone"),
+                });
+            }
         }
         let identity = self.identity.ok_or_else(|| {
             missing(
@@ -437,4 +482,67 @@ fn require_https(setting: &'static str, url: &Url) -> Result<(), Error> {
         setting,
         reason: format!("{url} is not an https URL; mutual TLS needs https"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(path: &str) -> Result<(), Error> {
+        check_api_path(path, &Url::parse("https://api.example/api").unwrap())
+    }
+
+    #[test]
+    fn ordinary_paths_pass() {
+        for path in [
+            "/v1/whoami",
+            "/v1/items?page=2&q=a.b",
+            "/v1/file.json",
+            "/v1/..x",
+            "/",
+        ] {
+            assert!(check(path).is_ok(), "{path}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_in_any_spelling_are_refused() {
+        for path in [
+            "/../x",
+            "/v1/../../x",
+            "/%2e%2e/x",
+            "/%2E./x",
+            "/./x",
+            "/v1/..",
+        ] {
+            let error = check(path).unwrap_err();
+            assert!(error.to_string().contains("segment"), "{path}: {error}");
+        }
+    }
+
+    #[test]
+    fn control_characters_and_relative_paths_are_refused() {
+        assert!(check("/a\nHost: evil").is_err());
+        assert!(check("v1/whoami").is_err());
+        assert!(
+            check("//evil.example/x").is_ok(),
+            "the origin check catches this one"
+        );
+    }
+
+    #[test]
+    fn request_debug_shows_header_names_not_values() {
+        let mut request = ApiRequest::new(Method::GET, "/v1/x?api_key=QUERYSECRET");
+        request
+            .headers
+            .insert("x-api-key", HeaderValue::from_static("HEADERSECRET"));
+
+        let shown = format!("{request:?}");
+
+        assert!(shown.contains("x-api-key"), "{shown}");
+        assert!(
+            !shown.contains("HEADERSECRET") && !shown.contains("QUERYSECRET"),
+            "{shown}"
+        );
+    }
 }

@@ -73,6 +73,7 @@ fn alert_hint(alert: &str, host: &str) -> String {
         AlertDescription::CertificateUnknown,
         AlertDescription::AccessDenied,
         AlertDescription::DecryptError,
+        AlertDescription::UnsupportedCertificate,
     ];
     if refused.iter().any(|known| format!("{known:?}") == alert) {
         return refused_client_certificate(host);
@@ -108,7 +109,8 @@ fn tls_hint(error: &rustls::Error, host: &str) -> String {
             | AlertDescription::CertificateUnknown
             | AlertDescription::AccessDenied
             // What a server answers when the client certificate's signature does not verify.
-            | AlertDescription::DecryptError,
+            | AlertDescription::DecryptError
+            | AlertDescription::UnsupportedCertificate,
         ) => refused_client_certificate(host),
         other => format!("TLS with {host} failed: {other}"),
     }

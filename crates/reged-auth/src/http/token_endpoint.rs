@@ -26,7 +26,8 @@ pub async fn request_token(
         .to_owned();
     let transport = |source: reqwest::Error| TokenError::Transport {
         hint: transport_hint(&source, &host),
-        source,
+        // The caller names the token URL; the cause need not repeat it.
+        source: source.without_url(),
     };
     let sent = (Instant::now(), SystemTime::now());
 

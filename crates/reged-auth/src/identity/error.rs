@@ -107,17 +107,14 @@ pub enum IdentityError {
     },
 
     /// The private key is encrypted and no passphrase was given.
-    #[error("the private key in {origin} is encrypted; pass --password-env or --password-file")]
+    #[error("the private key in {origin} is encrypted and no passphrase was given")]
     PassphraseRequired {
         /// The file or source.
         origin: String,
     },
 
     /// The passphrase does not decrypt the private key.
-    #[error(
-        "wrong passphrase for the private key in {origin}; \
-         check the value given with --password-env or --password-file"
-    )]
+    #[error("wrong passphrase for the private key in {origin}")]
     WrongPassphrase {
         /// The file or source.
         origin: String,
@@ -211,9 +208,7 @@ pub enum IdentityError {
 
     /// The PKCS#12 password is wrong: the integrity check (MAC) failed, or, in a file without
     /// one, decryption failed.
-    #[error(
-        "wrong password for {origin}; check the value given with --password-env or --password-file"
-    )]
+    #[error("wrong password for {origin}")]
     WrongPassword {
         /// The file or source.
         origin: String,

@@ -280,9 +280,7 @@ mod tests {
             "{error:?}"
         );
         assert!(
-            error
-                .to_string()
-                .contains("--password-env or --password-file"),
+            error.to_string().contains("no passphrase was given"),
             "{error}"
         );
     }

@@ -120,13 +120,13 @@ fn invalid(status: u16, reason: &str) -> TokenError {
 
 fn not_json(status: u16, content_type: Option<&str>, body: &[u8]) -> TokenError {
     let text = String::from_utf8_lossy(body);
-    // A form-encoded token response would put the token in the excerpt.
-    let excerpt = if text.contains("access_token") {
-        "[body withheld: it mentions access_token]".to_owned()
+    // A form-encoded or truncated token response would put the token in the excerpt.
+    let excerpt = if text.contains("access_token") || text.contains("accessToken") {
+        "[body withheld: it mentions an access token]".to_owned()
     } else if text.trim().is_empty() {
         "[empty body]".to_owned()
     } else {
-        excerpt_of_str(&text)
+        excerpt_of_str(&redact_credential_like(&text))
     };
     TokenError::NotJson {
         status,
@@ -135,9 +135,44 @@ fn not_json(status: u16, content_type: Option<&str>, body: &[u8]) -> TokenError 
     }
 }
 
-/// At most [`EXCERPT_CHARS`] characters, with white space folded so it reads on one line.
+/// Shortest run of base64 or base64url characters taken for a credential: a JWT, an opaque
+/// token or a key. Words of prose and HTML are shorter.
+const CREDENTIAL_LIKE_CHARS: usize = 24;
+
+/// Replaces each long run of base64/base64url characters (and dots, for JWTs) by `[redacted]`.
+fn redact_credential_like(text: &str) -> String {
+    let credential_char = |c: char| c.is_ascii_alphanumeric() || "-_.+/=".contains(c);
+    let mut redacted = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if credential_char(c) {
+            run.push(c);
+            continue;
+        }
+        if run.chars().count() >= CREDENTIAL_LIKE_CHARS {
+            redacted.push_str("[redacted]");
+        } else {
+            redacted.push_str(&run);
+        }
+        run.clear();
+        redacted.push(c);
+    }
+    redacted.pop();
+    redacted
+}
+
+/// At most [`EXCERPT_CHARS`] characters on one line: white space folded, control characters
+/// (which could drive the terminal that shows the error) escaped.
 fn excerpt_of_str(text: &str) -> String {
-    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let printable: String = text
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' '.to_string(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    let folded = printable.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut excerpt: String = folded.chars().take(EXCERPT_CHARS).collect();
     if folded.chars().count() > EXCERPT_CHARS {
         excerpt.push('…');
@@ -245,7 +280,7 @@ mod tests {
     fn html_from_a_gateway_shows_status_type_and_a_short_excerpt() {
         let page = format!(
             "<html><body>502 Bad Gateway{}</body></html>",
-            "x".repeat(500)
+            " upstream down".repeat(40)
         );
 
         let error =
@@ -261,7 +296,10 @@ mod tests {
         };
         assert_eq!(*status, 502);
         assert_eq!(content_type, "text/html");
-        assert!(excerpt.starts_with("<html><body>502 Bad Gateway"));
+        assert!(
+            excerpt.starts_with("<html><body>502 Bad Gateway"),
+            "{excerpt}"
+        );
         assert_eq!(
             excerpt.chars().count(),
             201,
@@ -276,6 +314,52 @@ mod tests {
         let error = parse_token_response(200, None, body, DEFAULT).unwrap_err();
 
         assert!(!format!("{error} {error:?}").contains("secret-value"));
+    }
+
+    #[test]
+    fn jwt_in_a_non_json_body_is_redacted_from_the_error() {
+        let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJjbGllbnQifQ.SIGNATURExxxxxxxxxxxxxxxx";
+        for body in [
+            jwt.to_owned(),
+            format!("{{\"accessTok\":\"{jwt}"),
+            format!("token: {jwt} ok"),
+        ] {
+            let error = parse_token_response(200, Some("text/plain"), body.as_bytes(), DEFAULT)
+                .unwrap_err();
+
+            let shown = format!("{error} {error:?}");
+            assert!(!shown.contains("SIGNATURE"), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn prose_in_a_gateway_page_is_kept() {
+        let error = parse_token_response(
+            503,
+            Some("text/html"),
+            b"<p>Service Unavailable</p>",
+            DEFAULT,
+        )
+        .unwrap_err();
+
+        assert!(
+            error.to_string().contains("<p>Service Unavailable</p>"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn terminal_escapes_from_the_server_are_neutralised() {
+        let error = parse(
+            400,
+            "{\"error\":\"bad\\u001b[2J\",\"error_description\":\"\\u001b]0;pwned\\u0007\"}",
+        )
+        .unwrap_err();
+
+        let shown = error.to_string();
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert!(shown.contains("\\u{1b}"), "{shown:?}");
     }
 
     #[test]

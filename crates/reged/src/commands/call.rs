@@ -5,12 +5,12 @@ use std::io::Read;
 use bytes::Bytes;
 use reged_auth::http::ApiRequest;
 use reqwest::Method;
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HOST, HeaderName, HeaderValue, LOCATION};
 
 use crate::cli::ClientArgs;
 use crate::exit;
 use crate::failure::Failure;
-use crate::output::write_stdout;
+use crate::output::{eprint_line, write_stdout};
 use crate::settings::build_client;
 
 pub async fn run(
@@ -30,29 +30,54 @@ pub async fn run(
     }
     request.body = data.map(read_body).transpose()?;
     let client = build_client(args)?;
+    let shown_path = path.split('?').next().unwrap_or_default();
 
-    let response = client.send(&request).await?;
+    let mut response = client.send(&request).await?;
     let status = response.status();
     if include {
-        eprintln!("{:?} {status}", response.version());
+        eprint_line(&format!("{:?} {status}", response.version()));
         for (name, value) in response.headers() {
-            eprintln!("{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+            eprint_line(&format!(
+                "{name}: {}",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
         }
-        eprintln!();
+        eprint_line("");
     }
-    let body = response.bytes().await.map_err(|error| {
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .unwrap_or_else(|| "no Location".into());
+        return Err(Failure::new(
+            exit::API_STATUS,
+            format!(
+                "the API answered HTTP {status} to {} {shown_path}, redirecting to {location}; \
+                 reged does not follow redirects, so the token stays with the API's host",
+                request.method
+            ),
+        ));
+    }
+
+    // Streamed, so a large body is not held in memory.
+    while let Some(chunk) = response.chunk().await.map_err(|error| {
         Failure::new(
             exit::API_UNREACHABLE,
-            format!("reading the response body failed: {error}"),
+            format!(
+                "the response body of {shown_path} was cut short: {}",
+                error.without_url()
+            ),
         )
-    })?;
-    write_stdout(&body)?;
+    })? {
+        write_stdout(&chunk)?;
+    }
 
     if status.is_client_error() || status.is_server_error() {
         return Err(Failure::new(
             exit::API_STATUS,
             format!(
-                "the API answered HTTP {status} to {} {path}",
+                "the API answered HTTP {status} to {} {shown_path}",
                 request.method
             ),
         ));
@@ -65,6 +90,13 @@ fn parse_header(header: &str) -> Result<(HeaderName, HeaderValue), Failure> {
     let (name, value) = header.split_once(':').ok_or_else(bad)?;
     let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
     let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
+    // The API base decides the host, and reged the credentials; a header that overrode either
+    // could send the token where it should not go.
+    if name == HOST || name == AUTHORIZATION {
+        return Err(Failure::config(format!(
+            "-H `{name}`: reged sets this header itself; leave it out"
+        )));
+    }
     Ok((name, value))
 }
 

@@ -1,9 +1,9 @@
 //! `reged emulator`: the local authorization server and API, until Ctrl-C.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use reged_emulator::{DEV_CLIENT_ID, DEV_SCOPES, Emulator, Profile, StateDir};
+use reged_emulator::{DEV_CLIENT_ID, DEV_SCOPES, Emulator, Profile, StateDir, TOKEN_PATH};
 
 use crate::cli;
 use crate::exit;
@@ -22,7 +22,23 @@ pub async fn run(
     };
 
     let state = StateDir::open_or_create(&dir)?;
-    let running = Emulator::start(state.config(profile), state.certs(), listen).await?;
+    let running = Emulator::start(state.config(profile), state.certs(), listen)
+        .await
+        .map_err(|error| {
+            if is_address_in_use(&error) {
+                Failure::with_cause(
+                    exit::CONFIG,
+                    format!(
+                        "{listen} is taken, perhaps by another emulator: stop it or pick another address with --listen"
+                    ),
+                    error,
+                )
+            } else {
+                error.into()
+            }
+        })?;
+    let base_url = reachable_base_url(running.local_addr());
+    let token_url = format!("{base_url}{TOKEN_PATH}");
 
     if state.was_created() {
         print_line(&format!(
@@ -40,9 +56,9 @@ pub async fn run(
          or with the PFX: --pfx {} --password-file {}\n\n\
          press Ctrl-C to stop",
         profile.token_lifetime().as_secs(),
-        running.base_url(),
-        running.token_url(),
-        running.base_url(),
+        running.local_addr(),
+        token_url,
+        base_url,
         running.api_audience(),
         DEV_SCOPES.join(" "),
         file(StateDir::CLIENT_CERT),
@@ -57,6 +73,39 @@ pub async fn run(
     })?;
     running.shutdown().await;
     Ok(())
+}
+
+/// The URL a client on this machine uses: the development server certificate names
+/// `localhost`, `127.0.0.1` and `::1`.
+fn reachable_base_url(addr: SocketAddr) -> String {
+    let port = addr.port();
+    match addr.ip() {
+        ip if ip.is_unspecified() || ip == IpAddr::V4(Ipv4Addr::LOCALHOST) => {
+            format!("https://localhost:{port}")
+        }
+        IpAddr::V6(ip) => format!("https://[{ip}]:{port}"),
+        IpAddr::V4(ip) => {
+            tracing::warn!(
+                address = %ip,
+                "the development server certificate names only localhost, 127.0.0.1 and ::1"
+            );
+            format!("https://{ip}:{port}")
+        }
+    }
+}
+
+fn is_address_in_use(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// `$XDG_STATE_HOME/reged/emulator` or the platform's equivalent.
