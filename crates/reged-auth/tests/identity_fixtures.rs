@@ -149,7 +149,7 @@ fn pem_encrypted_pkcs8_key_with_its_passphrase() {
 }
 
 #[test]
-fn pem_encrypted_key_without_passphrase_says_how_to_give_one() {
+fn pem_encrypted_key_without_passphrase_says_a_passphrase_is_needed() {
     let error = load_pem(&["rsa-client.pem", "rsa-client.encrypted.key"], None).expect_err("no");
 
     assert!(
@@ -160,7 +160,7 @@ fn pem_encrypted_key_without_passphrase_says_how_to_give_one() {
     assert!(
         error
             .to_string()
-            .contains("--password-env or --password-file"),
+            .contains("encrypted and no passphrase was given"),
         "{error}"
     );
 }
@@ -453,7 +453,8 @@ fn pem_unreadable_file_names_the_path() {
 fn pem_loader_given_a_pkcs12_file_says_so() {
     let error = load_pem(&["rsa-modern.p12"], None).expect_err("not pem");
 
-    assert!(matches!(error, IdentityError::NotPem { .. }), "{error:?}");
+    assert!(matches!(error, IdentityError::Der { .. }), "{error:?}");
+    assert!(error.to_string().contains("--pfx"), "{error}");
     assert_names(&error, "rsa-modern.p12");
 }
 

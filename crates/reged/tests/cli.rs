@@ -476,3 +476,37 @@ async fn emulator_on_a_taken_port_says_so() {
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(stderr(&output).contains("is taken"), "{}", stderr(&output));
 }
+
+#[tokio::test]
+async fn encrypted_key_without_a_passphrase_says_how_to_give_one() {
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../reged-auth/tests/fixtures/identity");
+    let cert = path(&fixtures.join("rsa-client.pem"));
+    let key = path(&fixtures.join("rsa-client.encrypted.key"));
+
+    let output = reged(
+        &[
+            "token",
+            "--env",
+            "uat",
+            "--client-id",
+            "c",
+            "--audience",
+            "a",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+        ],
+        &[],
+    )
+    .await;
+
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let shown = stderr(&output);
+    assert!(
+        shown.contains("--password-file FILE or --password-env VAR"),
+        "{shown}"
+    );
+    assert!(shown.contains("caused by: the private key in"), "{shown}");
+}

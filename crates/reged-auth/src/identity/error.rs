@@ -30,10 +30,28 @@ pub enum IdentityError {
     #[error("no certificate or key file given; give the PEM files of the client identity")]
     NoInput,
 
+    /// The input is empty.
+    #[error("{origin} is empty; give the PEM file of the certificate or key")]
+    Empty {
+        /// The file or source.
+        origin: String,
+    },
+
+    /// The input is binary DER, not PEM.
+    #[error(
+        "{origin} is binary (DER), not PEM; if it is a PKCS#12 file (.p12, .pfx) load it as \
+         PKCS#12 (reged: --pfx), else convert it with `openssl x509 -inform DER` (a \
+         certificate) or `openssl pkcs8 -inform DER` (a key)"
+    )]
+    Der {
+        /// The file or source.
+        origin: String,
+    },
+
     /// The input has no PEM block at all.
     #[error(
-        "{origin} is not a PEM file (it has no -----BEGIN line); load a PKCS#12 file (.p12, \
-         .pfx) as PKCS#12, and convert a DER certificate with `openssl x509 -inform DER`"
+        "{origin} is not a PEM file (it has no -----BEGIN line); give the PEM certificate and \
+         key RegEd issued"
     )]
     NotPem {
         /// The file or source.

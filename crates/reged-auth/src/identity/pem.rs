@@ -49,9 +49,15 @@ pub(super) fn parse(
         .filter(|window| *window == BEGIN)
         .count();
     if begin_lines == 0 {
-        return Err(IdentityError::NotPem {
-            origin: origin.to_owned(),
-        });
+        let origin = origin.to_owned();
+        return Err(
+            match input.iter().find(|byte| !byte.is_ascii_whitespace()) {
+                None => IdentityError::Empty { origin },
+                // Every DER certificate, key and PKCS#12 file is a SEQUENCE.
+                Some(0x30) => IdentityError::Der { origin },
+                Some(_) => IdentityError::NotPem { origin },
+            },
+        );
     }
 
     let damaged = |problem: &str| IdentityError::InvalidPem {
@@ -221,19 +227,33 @@ mod tests {
 
     #[test]
     fn garbage_is_not_pem() {
-        for input in [
-            &b""[..],
-            b"garbage",
-            b"\xEF\xBB\xBF",
-            &[0x30, 0x82, 0x01, 0x00],
-        ] {
-            let result = parse(input, "garbage.pem", None);
+        let result = parse(b"garbage", "garbage.pem", None);
+
+        assert!(
+            matches!(result, Err(IdentityError::NotPem { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn empty_input_says_it_is_empty() {
+        for input in [&b""[..], b"\xEF\xBB\xBF", b" \r\n"] {
+            let result = parse(input, "empty.pem", None);
 
             assert!(
-                matches!(result, Err(IdentityError::NotPem { .. })),
+                matches!(result, Err(IdentityError::Empty { .. })),
                 "{result:?}"
             );
         }
+    }
+
+    #[test]
+    fn der_input_is_told_apart_from_garbage() {
+        let result = parse(&[0x30, 0x82, 0x01, 0x00], "client.der", None);
+
+        let error = result.unwrap_err();
+        assert!(matches!(error, IdentityError::Der { .. }), "{error:?}");
+        assert!(error.to_string().contains("PKCS#12"), "{error}");
     }
 
     #[test]
