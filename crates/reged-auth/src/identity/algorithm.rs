@@ -283,12 +283,12 @@ fn encryption_algorithms(scheme: &AlgorithmIdentifierOwned) -> Vec<String> {
         return found;
     };
     found.push(parameters.kdf.oid.to_string());
-    if parameters.kdf.oid.to_string() == PBKDF2 {
-        if let Some(pbkdf2) = parameters_of::<Pbkdf2Parameters>(&parameters.kdf) {
-            let prf = pbkdf2.prf.map(|prf| prf.oid);
-            // An absent PRF means HMAC-SHA1 (RFC 8018 appendix A.2).
-            found.push(prf.map_or_else(|| HMAC_SHA1.to_owned(), |oid| oid.to_string()));
-        }
+    if parameters.kdf.oid.to_string() == PBKDF2
+        && let Some(pbkdf2) = parameters_of::<Pbkdf2Parameters>(&parameters.kdf)
+    {
+        let prf = pbkdf2.prf.map(|prf| prf.oid);
+        // An absent PRF means HMAC-SHA1 (RFC 8018 appendix A.2).
+        found.push(prf.map_or_else(|| HMAC_SHA1.to_owned(), |oid| oid.to_string()));
     }
     found.push(parameters.encryption.oid.to_string());
     found
