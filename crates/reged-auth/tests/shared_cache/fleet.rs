@@ -1,0 +1,1 @@
+//! Separate OS processes sharing one Redis: one token request for the whole fleet.
