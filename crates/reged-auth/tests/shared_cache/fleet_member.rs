@@ -20,6 +20,7 @@ use url::Url;
 #[derive(Clone, Debug)]
 pub struct FleetSettings {
     pub token_url: String,
+    pub audience: String,
     pub ca: PathBuf,
     pub identity: PathBuf,
     /// Redis URLs; none: no shared cache.
@@ -37,6 +38,7 @@ pub struct MemberReport {
     pub distinct: usize,
     pub digest: String,
     /// When the last caller had its token, in ms since the Unix epoch.
+    #[allow(dead_code)] // the bench reads it; the tests share this module
     pub done_at_ms: u128,
 }
 
@@ -45,6 +47,7 @@ impl FleetSettings {
         command
             .env("REGED_FLEET_MEMBER", "1")
             .env("REGED_FLEET_TOKEN_URL", &self.token_url)
+            .env("REGED_FLEET_AUDIENCE", &self.audience)
             .env("REGED_FLEET_CA", &self.ca)
             .env("REGED_FLEET_IDENTITY", &self.identity)
             .env("REGED_FLEET_CACHE", self.cache.join(","))
@@ -60,6 +63,7 @@ impl FleetSettings {
         let cache = var("REGED_FLEET_CACHE");
         Some(Self {
             token_url: var("REGED_FLEET_TOKEN_URL"),
+            audience: var("REGED_FLEET_AUDIENCE"),
             ca: var("REGED_FLEET_CA").into(),
             identity: var("REGED_FLEET_IDENTITY").into(),
             cache: cache
@@ -81,7 +85,7 @@ impl FleetSettings {
         let mut builder = Client::builder()
             .token_url(Url::parse(&self.token_url).unwrap())
             .client_id("reged-dev-client")
-            .audience("https://uatapi.reged.com")
+            .audience(&self.audience)
             .scope("read write")
             .add_root_certificates(parse_ca_bundle(&ca, "dev CA").unwrap())
             .identity(identity);
@@ -137,7 +141,7 @@ pub fn report(child: Child) -> MemberReport {
     assert!(output.status.success(), "member failed: {stdout}");
     let line = stdout
         .lines()
-        .find_map(|line| line.strip_prefix("fleet-member "))
+        .find_map(|line| Some(&line[line.find("fleet-member ")? + "fleet-member ".len()..]))
         .unwrap_or_else(|| panic!("no report in: {stdout}"));
     let field = |name: &str| {
         line.split(' ')

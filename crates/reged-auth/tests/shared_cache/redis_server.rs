@@ -39,11 +39,6 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// The port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// Kills the server; its data is gone.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

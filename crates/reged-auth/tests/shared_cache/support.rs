@@ -82,6 +82,7 @@ impl Setup {
     pub fn fleet(&self, cache: Vec<String>, cluster: bool, callers: usize) -> FleetSettings {
         FleetSettings {
             token_url: self.emulator.token_url(),
+            audience: self.emulator.api_audience().to_owned(),
             ca: self.dir.path().join("ca.pem"),
             identity: self.dir.path().join("client.pem"),
             cache,

@@ -110,20 +110,22 @@ impl Connection {
         .await
     }
 
-    /// Runs `cmd` on every primary of a cluster and gathers the answers as redis-rs's routing
-    /// does for the command; on one server, runs it there.
+    /// Runs `cmd` on every primary of a cluster and joins the arrays they answer; on one
+    /// server, runs it there.
     pub(super) async fn query_all_primaries<T: FromRedisValue>(
         &self,
         cmd: Cmd,
     ) -> Result<T, CommandFailure> {
-        use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
+        use redis::cluster_routing::{MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo};
 
         self.timed(async {
             match self.handle().await? {
                 Handle::Single(mut manager) => cmd.query_async(&mut manager).await,
                 Handle::Cluster(mut cluster) => {
-                    let routing =
-                        RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+                    let routing = RoutingInfo::MultiNode((
+                        MultipleNodeRoutingInfo::AllMasters,
+                        Some(ResponsePolicy::CombineArrays),
+                    ));
                     let value = cluster.route_command(cmd, routing).await?;
                     T::from_redis_value(value).map_err(RedisError::from)
                 }
