@@ -8,6 +8,7 @@ use reged_auth::secret::SecretString;
 use reged_auth::{Client, Environment, Error, Identity};
 use url::Url;
 
+use crate::cache_settings::open_cache;
 use crate::cli::ClientArgs;
 use crate::failure::Failure;
 use crate::password::{self, PasswordSource};
@@ -46,6 +47,9 @@ pub fn build_client(args: &ClientArgs) -> Result<Client, Failure> {
         builder = builder.add_root_certificates(parse_ca_bundle(&pem, &ca.display().to_string())?);
     }
     builder = builder.identity(load_identity(args)?);
+    if let Some(cache) = open_cache(&args.cache)? {
+        builder = builder.shared_cache(cache);
+    }
 
     builder.build().map_err(name_the_flag)
 }
