@@ -28,6 +28,8 @@ pub struct FleetSettings {
     pub cluster: bool,
     pub callers: usize,
     pub lease: Duration,
+    /// How often a waiting member looks for the lease holder's token.
+    pub poll: Duration,
     pub go: PathBuf,
 }
 
@@ -54,6 +56,7 @@ impl FleetSettings {
             .env("REGED_FLEET_CLUSTER", if self.cluster { "1" } else { "0" })
             .env("REGED_FLEET_CALLERS", self.callers.to_string())
             .env("REGED_FLEET_LEASE_MS", self.lease.as_millis().to_string())
+            .env("REGED_FLEET_POLL_MS", self.poll.as_millis().to_string())
             .env("REGED_FLEET_GO", &self.go);
     }
 
@@ -74,6 +77,7 @@ impl FleetSettings {
             cluster: var("REGED_FLEET_CLUSTER") == "1",
             callers: var("REGED_FLEET_CALLERS").parse().unwrap(),
             lease: Duration::from_millis(var("REGED_FLEET_LEASE_MS").parse().unwrap()),
+            poll: Duration::from_millis(var("REGED_FLEET_POLL_MS").parse().unwrap()),
             go: var("REGED_FLEET_GO").into(),
         })
     }
@@ -95,7 +99,8 @@ impl FleetSettings {
             } else {
                 RedisConfig::new(&self.cache[0]).unwrap()
             };
-            builder = builder.shared_cache(RedisCache::new(config.lease_time(self.lease)).unwrap());
+            let config = config.lease_time(self.lease).poll_interval(self.poll);
+            builder = builder.shared_cache(RedisCache::new(config).unwrap());
         }
         builder.build().unwrap()
     }

@@ -89,6 +89,7 @@ impl Setup {
             cluster,
             callers,
             lease: Duration::from_secs(5),
+            poll: Duration::from_millis(10),
             go: self.dir.path().join("go"),
         }
     }

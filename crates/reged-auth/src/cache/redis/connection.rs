@@ -134,6 +134,14 @@ impl Connection {
         .await
     }
 
+    /// The connection manager of a single server.
+    pub(super) fn single_node(&self) -> Option<ConnectionManager> {
+        match &self.target {
+            Target::Single(manager) => Some(manager.clone()),
+            Target::Cluster { .. } => None,
+        }
+    }
+
     /// The servers, without password, for messages.
     pub(super) fn shown_nodes(&self) -> &str {
         &self.shown_nodes

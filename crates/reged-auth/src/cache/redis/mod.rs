@@ -80,6 +80,12 @@ impl RedisCache {
         format!("{}{{{}}}", self.config.prefix, key.digest_hex())
     }
 
+    /// The connection to a single server that this cache uses, for commands of your own (the
+    /// benchmark compares a bare GET on it with a cache hit); `None` for a cluster.
+    pub fn single_node_connection(&self) -> Option<redis::aio::ConnectionManager> {
+        self.connection.single_node()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &RedisConfig {
         &self.config
