@@ -29,7 +29,6 @@ pub struct RedisConfig {
     pub(super) connect_timeout: Duration,
     pub(super) command_timeout: Duration,
     pub(super) lease_time: Duration,
-    pub(super) wait_time: Duration,
     pub(super) poll_interval: Duration,
 }
 
@@ -78,7 +77,6 @@ impl RedisConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             lease_time: DEFAULT_LEASE_TIME,
-            wait_time: DEFAULT_LEASE_TIME,
             poll_interval: DEFAULT_POLL_INTERVAL,
         }
     }
@@ -107,11 +105,11 @@ impl RedisConfig {
         self
     }
 
-    /// How long the lease on a token request lasts, and so how long the other instances wait
-    /// for its holder before they fetch a token themselves; 5 s by default.
+    /// How long the lease on a token request lasts; 5 s by default. The other instances wait
+    /// twice as long for its holder before they fetch a token themselves: a crashed holder's
+    /// lease expires, and one of them takes it over, well before that.
     pub fn lease_time(mut self, lease_time: Duration) -> Self {
         self.lease_time = lease_time.max(Duration::from_millis(1));
-        self.wait_time = self.lease_time;
         self
     }
 

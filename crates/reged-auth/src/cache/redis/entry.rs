@@ -48,8 +48,10 @@ enum Turn {
     Hit(CachedToken),
     /// This instance holds the lease: it fetches and writes.
     Leased(Lease),
-    /// Redis is unavailable, or the holder did not deliver in time: fetch without a lease.
+    /// The holder did not deliver in time: fetch without a lease, and write.
     Alone,
+    /// Redis is unavailable: fetch, and do not try to write.
+    Unavailable,
 }
 
 /// A lease on the token request for one key, held while its random value is in Redis.
@@ -101,6 +103,7 @@ impl RedisEntry {
             Turn::Hit(token) => return Ok(token),
             Turn::Leased(lease) => Some(lease),
             Turn::Alone => None,
+            Turn::Unavailable => return fetch().await,
         };
 
         let fetched = fetch().await;
@@ -163,7 +166,7 @@ impl RedisEntry {
         loop {
             match self.read().await {
                 Read::Hit(token) => return Turn::Hit(token),
-                Read::Unavailable => return Turn::Alone,
+                Read::Unavailable => return Turn::Unavailable,
                 Read::Miss => {}
             }
             match self.take(&lease).await {
@@ -177,7 +180,7 @@ impl RedisEntry {
                     return Turn::Leased(lease);
                 }
                 Ok(false) => {}
-                Err(_) => return Turn::Alone,
+                Err(_) => return Turn::Unavailable,
             }
             if Instant::now() >= deadline {
                 tracing::warn!(
