@@ -106,39 +106,27 @@ fn median(mut rounds: Vec<f64>) -> f64 {
     rounds[rounds.len() / 2]
 }
 
-/// Microseconds per operation of `operation`, run `count` times in sequence, then with 16
-/// concurrent callers.
-async fn time_ops<F, Fut>(count: usize, operation: F) -> (f64, f64)
+/// Microseconds per operation of `operation` run `count` times by `callers` concurrent tasks.
+async fn time_ops<F, Fut>(count: usize, callers: usize, operation: &F) -> f64
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send,
 {
-    let mut sequential = Vec::new();
-    let mut concurrent = Vec::new();
-    for _ in 0..ROUNDS {
-        let started = Instant::now();
-        for _ in 0..count {
-            operation().await;
-        }
-        sequential.push(started.elapsed().as_secs_f64() * 1e6 / count as f64);
-
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..16)
-            .map(|_| {
-                let operation = operation.clone();
-                tokio::spawn(async move {
-                    for _ in 0..count / 16 {
-                        operation().await;
-                    }
-                })
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let operation = operation.clone();
+            tokio::spawn(async move {
+                for _ in 0..count / callers {
+                    operation().await;
+                }
             })
-            .collect();
-        for task in tasks {
-            task.await.unwrap();
-        }
-        concurrent.push(started.elapsed().as_secs_f64() * 1e6 / count as f64);
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
     }
-    (median(sequential), median(concurrent))
+    started.elapsed().as_secs_f64() * 1e6 / count as f64
 }
 
 async fn redis_hit_against_bare_get(setup: &Setup, redis: &RedisServer) {
@@ -160,10 +148,9 @@ async fn redis_hit_against_bare_get(setup: &Setup, redis: &RedisServer) {
         .await
         .unwrap();
 
-    const OPS: usize = 4000;
     let bare = {
         let manager = manager.clone();
-        time_ops(OPS, move || {
+        move || {
             let mut manager = manager.clone();
             async move {
                 let value: Vec<u8> = redis::cmd("GET")
@@ -173,31 +160,54 @@ async fn redis_hit_against_bare_get(setup: &Setup, redis: &RedisServer) {
                     .unwrap();
                 black_box(value);
             }
-        })
-        .await
+        }
+    };
+    let bare_with_pttl = {
+        let manager = manager.clone();
+        move || {
+            let mut manager = manager.clone();
+            async move {
+                let mut pipeline = redis::pipe();
+                pipeline
+                    .cmd("GET")
+                    .arg("bench:plain")
+                    .cmd("PTTL")
+                    .arg("bench:plain");
+                let value: (Vec<u8>, i64) = pipeline.query_async(&mut manager).await.unwrap();
+                black_box(value);
+            }
+        }
     };
     let ours = {
         let entry = entry.clone();
-        time_ops(OPS, move || {
+        move || {
             let entry = entry.clone();
             async move {
                 let token = entry.get().await.unwrap();
                 black_box(token.access_token.secret().len());
             }
-        })
-        .await
+        }
     };
 
+    const OPS: usize = 8000;
     println!(
-        "1. Redis-tier hit vs bare redis-rs GET of {} bytes, same connection, µs per op \
-         (median of {ROUNDS} rounds of {OPS})",
+        "1. Redis-tier hit vs bare redis-rs GET of {} bytes on the same connection, µs per op \
+         (median of {ROUNDS} interleaved rounds of {OPS} ops)",
         sealed.len()
     );
-    println!("   callers      bare GET   tier hit   overhead");
-    for (label, bare, ours) in [("1", bare.0, ours.0), ("16", bare.1, ours.1)] {
+    println!("   callers   bare GET  GET+PTTL   tier hit   tier/GET  tier/GET+PTTL");
+    for callers in [1, 16] {
+        let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            a.push(time_ops(OPS, callers, &bare).await);
+            b.push(time_ops(OPS, callers, &bare_with_pttl).await);
+            c.push(time_ops(OPS, callers, &ours).await);
+        }
+        let (bare, with_pttl, ours) = (median(a), median(b), median(c));
         println!(
-            "   {label:>7} {bare:>13.1} {ours:>10.1} {:>+9.1}%",
-            (ours / bare - 1.0) * 100.0
+            "   {callers:>7} {bare:>10.1} {with_pttl:>9.1} {ours:>10.1} {:>+9.1}% {:>+13.1}%",
+            (ours / bare - 1.0) * 100.0,
+            (ours / with_pttl - 1.0) * 100.0
         );
     }
 }
@@ -210,23 +220,26 @@ async fn two_tier_hit_against_memory_hit(setup: &Setup, redis: &RedisServer) {
     memory_only.token().await.unwrap();
 
     const HITS: usize = 2_000_000;
-    let measure = |client: Client| async move {
-        let mut rounds = Vec::new();
-        for _ in 0..ROUNDS {
+    let round = |client: &Client| {
+        let client = client.clone();
+        async move {
             let started = Instant::now();
             for _ in 0..HITS {
                 let token = client.token().await.unwrap();
                 black_box(token.access_token.secret().len());
             }
-            rounds.push(started.elapsed().as_secs_f64() * 1e9 / HITS as f64);
+            started.elapsed().as_secs_f64() * 1e9 / HITS as f64
         }
-        median(rounds)
     };
-    let memory = measure(memory_only).await;
-    let both = measure(two_tier).await;
+    let (mut memory, mut both) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        memory.push(round(&memory_only).await);
+        both.push(round(&two_tier).await);
+    }
+    let (memory, both) = (median(memory), median(both));
 
     println!(
-        "2. Client::token() hit path, ns per hit (median of {ROUNDS} rounds of {HITS}, 1 task)"
+        "2. Client::token() hit path, ns per hit (median of {ROUNDS} interleaved rounds of {HITS}, 1 task)"
     );
     println!(
         "   memory only {memory:>6.1}   memory + Redis {both:>6.1}   ratio {:.2}x",

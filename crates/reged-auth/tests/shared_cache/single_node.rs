@@ -398,5 +398,8 @@ async fn outage_is_reported_once_and_its_end_once() {
     let text = log.text();
     assert_eq!(text.matches("is unavailable").count(), 1, "{text}");
     assert_eq!(text.matches("is back").count(), 1, "{text}");
-    assert!(!text.contains(token.access_token.secret()), "the token reached the logs");
+    assert!(
+        !text.contains(token.access_token.secret()),
+        "the token reached the logs"
+    );
 }

@@ -33,10 +33,13 @@ pub(super) struct Connection {
 
 enum Target {
     Single(ConnectionManager),
-    Cluster {
-        client: ClusterClient,
-        connection: OnceCell<ClusterConnection>,
-    },
+    Cluster(Box<LazyCluster>),
+}
+
+/// A cluster client and its connection, made on first use.
+struct LazyCluster {
+    client: ClusterClient,
+    connection: OnceCell<ClusterConnection>,
 }
 
 /// One command's handle on the connection; clones share the socket.
@@ -55,10 +58,10 @@ impl Connection {
                 .response_timeout(config.command_timeout)
                 .retries(1)
                 .build()?;
-            Target::Cluster {
+            Target::Cluster(Box::new(LazyCluster {
                 client,
                 connection: OnceCell::new(),
-            }
+            }))
         } else {
             let client = redis::Client::open(config.nodes[0].as_str())?;
             let manager_config = ConnectionManagerConfig::new()
@@ -138,7 +141,7 @@ impl Connection {
     pub(super) fn single_node(&self) -> Option<ConnectionManager> {
         match &self.target {
             Target::Single(manager) => Some(manager.clone()),
-            Target::Cluster { .. } => None,
+            Target::Cluster(_) => None,
         }
     }
 
@@ -150,10 +153,11 @@ impl Connection {
     async fn handle(&self) -> Result<Handle, RedisError> {
         match &self.target {
             Target::Single(manager) => Ok(Handle::Single(manager.clone())),
-            Target::Cluster { client, connection } => {
+            Target::Cluster(cluster) => {
                 // A failed first connection leaves the cell empty: the next command tries again.
-                let connection = connection
-                    .get_or_try_init(|| client.get_async_connection())
+                let connection = cluster
+                    .connection
+                    .get_or_try_init(|| cluster.client.get_async_connection())
                     .await?;
                 Ok(Handle::Cluster(connection.clone()))
             }
