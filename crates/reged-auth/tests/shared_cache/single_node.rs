@@ -388,7 +388,7 @@ async fn outage_is_reported_once_and_its_end_once() {
     }
     redis.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !log.text().contains("is back") {
+    while !log.text().contains("cache is back") {
         assert!(Instant::now() < deadline, "{}", log.text());
         setup.client(&cache).token().await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -397,7 +397,7 @@ async fn outage_is_reported_once_and_its_end_once() {
 
     let text = log.text();
     assert_eq!(text.matches("is unavailable").count(), 1, "{text}");
-    assert_eq!(text.matches("is back").count(), 1, "{text}");
+    assert_eq!(text.matches("cache is back").count(), 1, "{text}");
     assert!(
         !text.contains(token.access_token.secret()),
         "the token reached the logs"
