@@ -62,6 +62,71 @@ pub enum UnreadableValue {
     NotAuthentic,
 }
 
+/// What a reader needs of a label to serve the token: the times and the granted scope. Parsing
+/// only these skips the strings a hit does not use.
+#[derive(Debug, Deserialize)]
+pub struct TokenTimes {
+    /// The scope the server granted, when it said.
+    pub granted_scope: Option<String>,
+    /// When the token request was sent, in milliseconds since the Unix epoch.
+    pub requested_at_ms: u64,
+    /// The lifetime the server announced, in milliseconds.
+    pub expires_in_ms: u64,
+    /// Until when caches may serve the token, in milliseconds since the Unix epoch.
+    pub fresh_until_ms: u64,
+}
+
+impl TokenTimes {
+    /// Until when caches may serve the token.
+    pub fn fresh_until(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.fresh_until_ms)
+    }
+}
+
+/// AES-256-GCM with one key, its key schedule computed once. Debug shows no key material.
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: Aes256Gcm,
+}
+
+impl Sealer {
+    /// A sealer with `encryption_key`.
+    pub fn new(encryption_key: &CacheEncryptionKey) -> Self {
+        Self {
+            cipher: Aes256Gcm::new(encryption_key.bytes().into()),
+        }
+    }
+
+    /// Seals `token` for the entry called `name`.
+    pub fn seal(&self, name: &str, key: &CacheKey, token: &CachedToken) -> Vec<u8> {
+        seal_with(&self.cipher, name, key, token)
+    }
+
+    /// Opens the value of the entry called `name`: its label and its token.
+    pub fn open(
+        &self,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(TokenLabel, AccessToken), UnreadableValue> {
+        open_with(&self.cipher, name, value)
+    }
+
+    /// Opens the value of the entry called `name` for serving: its times and its token.
+    pub fn open_times(
+        &self,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(TokenTimes, AccessToken), UnreadableValue> {
+        open_with(&self.cipher, name, value)
+    }
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer([redacted])")
+    }
+}
+
 /// Seals `token` for the entry called `name`.
 pub fn seal(
     encryption_key: &CacheEncryptionKey,
@@ -69,6 +134,19 @@ pub fn seal(
     key: &CacheKey,
     token: &CachedToken,
 ) -> Vec<u8> {
+    Sealer::new(encryption_key).seal(name, key, token)
+}
+
+/// Opens the value of the entry called `name`: its label and its token.
+pub fn open(
+    encryption_key: &CacheEncryptionKey,
+    name: &str,
+    value: &[u8],
+) -> Result<(TokenLabel, AccessToken), UnreadableValue> {
+    Sealer::new(encryption_key).open(name, value)
+}
+
+fn seal_with(cipher: &Aes256Gcm, name: &str, key: &CacheKey, token: &CachedToken) -> Vec<u8> {
     let label = TokenLabel {
         token_url: key.token_url().to_owned(),
         client_id: key.client_id().to_owned(),
@@ -88,7 +166,6 @@ pub fn seal(
     let associated = associated_data(&value, name);
 
     let nonce = Nonce::generate();
-    let cipher = Aes256Gcm::new(encryption_key.bytes().into());
     let sealed = cipher
         .encrypt(
             &nonce,
@@ -103,12 +180,11 @@ pub fn seal(
     value
 }
 
-/// Opens the value of the entry called `name`: its label and its token.
-pub fn open(
-    encryption_key: &CacheEncryptionKey,
+fn open_with<L: for<'de> Deserialize<'de>>(
+    cipher: &Aes256Gcm,
     name: &str,
     value: &[u8],
-) -> Result<(TokenLabel, AccessToken), UnreadableValue> {
+) -> Result<(L, AccessToken), UnreadableValue> {
     let (label, header_len) = split_label(value)?;
     let rest = &value[header_len..];
     if rest.len() < NONCE_LEN + TAG_LEN {
@@ -118,20 +194,21 @@ pub fn open(
     let nonce = Nonce::try_from(nonce).map_err(|_| UnreadableValue::Malformed)?;
 
     let associated = associated_data(&value[..header_len], name);
-    let cipher = Aes256Gcm::new(encryption_key.bytes().into());
-    let opened = Zeroizing::new(
-        cipher
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: sealed,
-                    aad: &associated,
-                },
-            )
-            .map_err(|_| UnreadableValue::NotAuthentic)?,
-    );
-    let token = std::str::from_utf8(&opened).map_err(|_| UnreadableValue::Malformed)?;
-    Ok((label, AccessToken::new(token.to_owned())))
+    let opened = cipher
+        .decrypt(
+            &nonce,
+            Payload {
+                msg: sealed,
+                aad: &associated,
+            },
+        )
+        .map_err(|_| UnreadableValue::NotAuthentic)?;
+    // The bytes become the token's own String, wiped on drop; or are wiped here.
+    let token = String::from_utf8(opened).map_err(|error| {
+        drop(Zeroizing::new(error.into_bytes()));
+        UnreadableValue::Malformed
+    })?;
+    Ok((label, AccessToken::new(token)))
 }
 
 /// The clear-text label of a value, without the key. It is not authenticated: use it for
@@ -140,7 +217,7 @@ pub fn read_label(value: &[u8]) -> Result<TokenLabel, UnreadableValue> {
     split_label(value).map(|(label, _)| label)
 }
 
-fn split_label(value: &[u8]) -> Result<(TokenLabel, usize), UnreadableValue> {
+fn split_label<L: for<'de> Deserialize<'de>>(value: &[u8]) -> Result<(L, usize), UnreadableValue> {
     let malformed = UnreadableValue::Malformed;
     let header = value.get(..8).ok_or(malformed)?;
     if &header[..4] != MAGIC {

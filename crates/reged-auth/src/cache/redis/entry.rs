@@ -8,7 +8,7 @@ use redis::Script;
 
 use super::RedisCache;
 use super::connection::CommandFailure;
-use crate::cache::sealed::{self, UnreadableValue};
+use crate::cache::sealed::{Sealer, UnreadableValue};
 use crate::cache::{CacheEncryptionKey, CacheKey, CachedToken};
 use crate::token::TokenError;
 
@@ -35,7 +35,7 @@ pub struct RedisEntry {
     key: CacheKey,
     name: String,
     lease_name: String,
-    encryption_key: CacheEncryptionKey,
+    sealer: Sealer,
 }
 
 enum Read {
@@ -71,7 +71,7 @@ impl RedisEntry {
             name,
             key: key.clone(),
             cache,
-            encryption_key,
+            sealer: Sealer::new(&encryption_key),
         }
     }
 
@@ -123,7 +123,7 @@ impl RedisEntry {
         if ttl_ms == 0 {
             return;
         }
-        let value = sealed::seal(&self.encryption_key, &self.name, &self.key, token);
+        let value = self.sealer.seal(&self.name, &self.key, token);
 
         let written: Result<(), _> = self
             .cache
@@ -151,7 +151,9 @@ impl RedisEntry {
         else {
             return;
         };
-        let holds_stale = sealed::open(&self.encryption_key, &self.name, &value)
+        let holds_stale = self
+            .sealer
+            .open_times(&self.name, &value)
             .is_ok_and(|(_, token)| token.secret() == stale.access_token.secret());
         if holds_stale {
             self.compare_and_delete(&self.name, &value).await;
@@ -234,7 +236,7 @@ impl RedisEntry {
         value: &[u8],
         left: Duration,
     ) -> Result<Option<CachedToken>, UnreadableValue> {
-        let (label, access_token) = sealed::open(&self.encryption_key, &self.name, value)?;
+        let (label, access_token) = self.sealer.open_times(&self.name, value)?;
         let fresh_until = label.fresh_until().min(SystemTime::now() + left);
         let token = CachedToken::restored(
             access_token,
@@ -295,7 +297,7 @@ impl std::fmt::Debug for RedisEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisEntry")
             .field("name", &self.name)
-            .field("encryption_key", &self.encryption_key)
+            .field("sealer", &self.sealer)
             .finish()
     }
 }
