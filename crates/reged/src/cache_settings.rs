@@ -34,6 +34,15 @@ pub fn open_cache(args: &CacheArgs) -> Result<Option<Arc<RedisCache>>, Failure> 
     let mut config =
         config.map_err(|error| Failure::config(format!("--cache (REGED_CACHE_URL): {error}")))?;
 
+    if let Some(ca) = &args.cache_ca {
+        let pem = std::fs::read(ca).map_err(|error| {
+            Failure::config(format!(
+                "--cache-ca (REGED_CACHE_CA): could not read {}: {error}",
+                ca.display()
+            ))
+        })?;
+        config = config.tls_root_certificates(pem);
+    }
     if let Some(prefix) = &args.cache_prefix {
         config = config.prefix(prefix);
     }

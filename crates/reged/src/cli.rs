@@ -105,6 +105,9 @@ pub struct CacheArgs {
     /// The --cache nodes are a Redis Cluster.
     #[arg(long, env = "REGED_CACHE_CLUSTER")]
     pub cache_cluster: bool,
+    /// CA certificates (PEM) to trust for a rediss:// cache, instead of the system's.
+    #[arg(long, env = "REGED_CACHE_CA", value_name = "FILE")]
+    pub cache_ca: Option<PathBuf>,
     /// Prefix of the cache's keys; `reged:token:` by default.
     #[arg(long, env = "REGED_CACHE_PREFIX", value_name = "PREFIX")]
     pub cache_prefix: Option<String>,

@@ -4,7 +4,7 @@
 //! (for creating a cluster) is looked for beside it, then on `PATH`.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,24 @@ impl RedisServer {
         };
         server.spawn();
         server
+    }
+
+    /// A server that also serves TLS on another port, with this certificate and key (PEM files).
+    pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> (Self, u16) {
+        let tls_port = free_port().to_string();
+        let server = Self::start_with(&[
+            "--tls-port",
+            &tls_port,
+            "--tls-cert-file",
+            cert.to_str().unwrap(),
+            "--tls-key-file",
+            key.to_str().unwrap(),
+            "--tls-ca-cert-file",
+            ca.to_str().unwrap(),
+            "--tls-auth-clients",
+            "no",
+        ]);
+        (server, tls_port.parse().unwrap())
     }
 
     /// `redis://127.0.0.1:PORT`.

@@ -403,3 +403,37 @@ async fn outage_is_reported_once_and_its_end_once() {
         "the token reached the logs"
     );
 }
+
+#[tokio::test]
+async fn rediss_verifies_the_server_and_shares_tokens_over_tls() {
+    let setup = start(Profile::Uat).await;
+    let server = setup.certs.server();
+    let dir = setup.dir.path();
+    std::fs::write(dir.join("server.pem"), server.cert_pem()).unwrap();
+    std::fs::write(dir.join("server.key"), server.key_pem()).unwrap();
+    let ca = dir.join("ca.pem");
+    let (redis, tls_port) =
+        RedisServer::start_tls(&dir.join("server.pem"), &dir.join("server.key"), &ca);
+    let tls_url = format!("rediss://localhost:{tls_port}");
+    let trusted = RedisCache::new(
+        RedisConfig::new(&tls_url)
+            .unwrap()
+            .tls_root_certificates(std::fs::read(&ca).unwrap()),
+    )
+    .unwrap();
+    // The system's roots do not include the dev CA: the server must be refused.
+    let untrusted = cache_at(&tls_url);
+
+    let first = setup.client(&trusted).token().await.unwrap();
+    let second = setup.client(&trusted).token().await.unwrap();
+    let refused = untrusted.list().await;
+
+    assert_eq!(first.access_token.secret(), second.access_token.secret());
+    assert_eq!(setup.emulator.token_requests(), 1);
+    let stored: Vec<String> = raw(&redis.url()).await.keys("reged:token:*").await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(
+        refused.is_err(),
+        "a server the client does not trust was used"
+    );
+}

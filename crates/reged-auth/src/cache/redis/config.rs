@@ -30,6 +30,7 @@ pub struct RedisConfig {
     pub(super) command_timeout: Duration,
     pub(super) lease_time: Duration,
     pub(super) poll_interval: Duration,
+    pub(super) tls_roots: Option<Vec<u8>>,
 }
 
 /// A cache URL that cannot be used.
@@ -78,6 +79,7 @@ impl RedisConfig {
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             lease_time: DEFAULT_LEASE_TIME,
             poll_interval: DEFAULT_POLL_INTERVAL,
+            tls_roots: None,
         }
     }
 
@@ -119,6 +121,13 @@ impl RedisConfig {
         self
     }
 
+    /// For `rediss://`: trusts the CA certificates in `pem` instead of the system's. The server
+    /// certificate and its host name are always verified.
+    pub fn tls_root_certificates(mut self, pem: Vec<u8>) -> Self {
+        self.tls_roots = Some(pem);
+        self
+    }
+
     /// True for a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         self.cluster
@@ -141,6 +150,7 @@ impl fmt::Debug for RedisConfig {
             .field("command_timeout", &self.command_timeout)
             .field("lease_time", &self.lease_time)
             .field("poll_interval", &self.poll_interval)
+            .field("tls_roots", &self.tls_roots.as_ref().map(|_| "custom"))
             .finish()
     }
 }

@@ -7,7 +7,10 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, ScriptInvocation, Value};
+use redis::{
+    Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, ScriptInvocation, TlsCertificates,
+    Value,
+};
 use tokio::sync::OnceCell;
 
 use super::config::RedisConfig;
@@ -53,17 +56,24 @@ impl Connection {
     /// Sets up the connection without connecting: the first command connects.
     pub(super) fn new(config: &RedisConfig) -> Result<Self, RedisError> {
         let target = if config.cluster {
-            let client = ClusterClient::builder(config.nodes.iter().map(|url| url.as_str()))
+            let mut builder = ClusterClient::builder(config.nodes.iter().map(|url| url.as_str()))
                 .connection_timeout(config.connect_timeout)
                 .response_timeout(config.command_timeout)
-                .retries(1)
-                .build()?;
+                .retries(1);
+            if let Some(roots) = tls_roots(config) {
+                builder = builder.certs(roots);
+            }
+            let client = builder.build()?;
             Target::Cluster(Box::new(LazyCluster {
                 client,
                 connection: OnceCell::new(),
             }))
         } else {
-            let client = redis::Client::open(config.nodes[0].as_str())?;
+            let url = config.nodes[0].as_str();
+            let client = match tls_roots(config) {
+                Some(roots) => redis::Client::build_with_tls(url, roots)?,
+                None => redis::Client::open(url)?,
+            };
             let manager_config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(config.connect_timeout))
                 .set_response_timeout(Some(config.command_timeout))
@@ -202,6 +212,13 @@ impl Connection {
             }
         }
     }
+}
+
+fn tls_roots(config: &RedisConfig) -> Option<TlsCertificates> {
+    config.tls_roots.as_ref().map(|pem| TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem.clone()),
+    })
 }
 
 impl ConnectionLike for Handle {
