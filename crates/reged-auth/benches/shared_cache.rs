@@ -60,8 +60,8 @@ async fn run() {
 
     redis_hit_against_bare_get(&setup, &redis).await;
     two_tier_hit_against_memory_hit(&setup, &redis).await;
-    pubsub_delivery(&redis).await;
     cold_fleet(&setup, &redis).await;
+    pubsub_delivery(&redis).await;
 }
 
 async fn start_emulator() -> Setup {

@@ -59,7 +59,11 @@ impl CachedToken {
         fresh_until: SystemTime,
     ) -> Self {
         let now = SystemTime::now();
-        let left = fresh_until.duration_since(now).unwrap_or_default();
+        // No copy is served longer than the token lives, whatever a shared cache says.
+        let left = fresh_until
+            .duration_since(now)
+            .unwrap_or_default()
+            .min(expires_in);
 
         Self {
             access_token,
@@ -158,6 +162,21 @@ mod tests {
         assert!(token.remaining_cached_life() <= Duration::from_secs(20));
         assert!(token.remaining_cached_life() >= Duration::from_secs(19));
         assert!(!past.is_fresh());
+    }
+
+    #[test]
+    fn restored_token_is_never_served_longer_than_it_lives() {
+        let far = SystemTime::now() + Duration::from_secs(400 * 365 * 24 * 3600);
+
+        let token = CachedToken::restored(
+            AccessToken::new("t".into()),
+            None,
+            Duration::from_secs(60),
+            SystemTime::now(),
+            far,
+        );
+
+        assert!(token.remaining_cached_life() <= Duration::from_secs(60));
     }
 
     #[test]
