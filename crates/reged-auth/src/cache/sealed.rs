@@ -340,6 +340,31 @@ mod tests {
     }
 
     #[test]
+    fn every_changed_byte_is_refused() {
+        let sealed = seal(&encryption_key(1), "n", &key(), &token());
+
+        for at in 0..sealed.len() {
+            let mut changed = sealed.clone();
+            changed[at] ^= 0x01;
+            assert!(open(&encryption_key(1), "n", &changed).is_err(), "byte {at}");
+        }
+    }
+
+    #[test]
+    fn random_bytes_are_refused_not_a_panic() {
+        for length in [0, 7, 8, 12, 40, 300, 2000] {
+            for _ in 0..50 {
+                let mut bytes: Vec<u8> = (0..length).map(|_| rand::random()).collect();
+                if bytes.len() >= 8 && rand::random::<bool>() {
+                    bytes[..4].copy_from_slice(MAGIC);
+                }
+                assert!(open(&encryption_key(1), "n", &bytes).is_err());
+                let _ = read_label(&bytes);
+            }
+        }
+    }
+
+    #[test]
     fn garbage_of_any_length_is_malformed_not_a_panic() {
         let sealed = seal(&encryption_key(1), "n", &key(), &token());
         for cut in 0..sealed.len() {
