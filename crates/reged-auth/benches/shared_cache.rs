@@ -311,24 +311,45 @@ async fn cold_fleet(setup: &Setup, redis: &RedisServer) {
         "3. four processes of 250 callers on a cold cache: ms until all 1000 hold a token \
          (median of 3 rounds), token requests"
     );
-    println!("   endpoint latency   poll     with Redis   requests   without Redis   requests");
+    println!(
+        "   endpoint latency   poll     with Redis   requests   Redis commands   without Redis   requests"
+    );
     for delay in [Duration::ZERO, Duration::from_millis(100)] {
         setup.emulator.set_token_delay(delay);
         for poll in [2, 10, 50] {
             let poll = Duration::from_millis(poll);
+            let before = commands_processed(redis).await;
             let (with, with_requests) = fleet_rounds(setup, Some(redis), poll).await;
+            // Three rounds, each with a CLEAR (SCAN and DEL) and this INFO.
+            let commands = (commands_processed(redis).await - before) / 3;
             let (without, without_requests) = fleet_rounds(setup, None, poll).await;
             println!(
-                "   {:>13} ms {:>4} ms {:>11.1} {:>10} {:>15.1} {:>10}",
+                "   {:>13} ms {:>4} ms {:>11.1} {:>10} {:>16} {:>15.1} {:>10}",
                 delay.as_millis(),
                 poll.as_millis(),
                 with,
                 with_requests,
+                commands,
                 without,
                 without_requests
             );
         }
     }
+}
+
+/// The server's count of commands processed so far.
+async fn commands_processed(redis: &RedisServer) -> u64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_commands_processed:"))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Median ms until every caller of four members holds a token, and token requests a round.

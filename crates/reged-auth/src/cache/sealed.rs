@@ -346,7 +346,10 @@ mod tests {
         for at in 0..sealed.len() {
             let mut changed = sealed.clone();
             changed[at] ^= 0x01;
-            assert!(open(&encryption_key(1), "n", &changed).is_err(), "byte {at}");
+            assert!(
+                open(&encryption_key(1), "n", &changed).is_err(),
+                "byte {at}"
+            );
         }
     }
 
