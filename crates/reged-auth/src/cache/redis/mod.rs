@@ -5,6 +5,31 @@
 //! token and its lease, `reged:token:{<hex>}:lease`, live on the same cluster slot. A token's
 //! entry expires (`PX`) when its cached life ends.
 //!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! use reged_auth::cache::redis::{RedisCache, RedisConfig};
+//! use reged_auth::{Client, Environment, Identity};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let identity = Identity::from_pem_files(&[Path::new("client.pem")], None)?;
+//! let shared = RedisCache::new(RedisConfig::new("redis://cache.internal:6379")?)?;
+//! let client = Client::builder()
+//!     .environment(Environment::Prod)
+//!     .client_id("your-client-id")
+//!     .audience("https://api.reged.com")
+//!     .scope("read")
+//!     .identity(identity)
+//!     .shared_cache(shared)
+//!     .build()?;
+//!
+//! // Memory first, then Redis; on a miss in both, one process of the fleet asks for a token.
+//! let token = client.token().await?;
+//! # drop(token);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Waiting instances poll for the token every [`RedisConfig::poll_interval`]: a token request
 //! happens once per key per cached life, so a poll costs one round trip per waiting process every
 //! few milliseconds for the length of one token request, and needs no second connection (which
