@@ -38,7 +38,9 @@
 //! ```
 //!
 //! Module layout: `identity` reads certificates and keys; `token` holds the token logic that
-//! needs no network (request, response, lifetime); `cache` keeps tokens; `http` does the I/O.
+//! needs no network (request, response, lifetime); `cache` keeps tokens, in memory and, through
+//! `cache::redis`, in Redis shared by a fleet (`cache::sealed` is how a token is encrypted there);
+//! `http` does the I/O.
 //!
 //! No token, key or password is ever logged, and every type that holds one prints `[redacted]`
 //! in its Debug output.

@@ -70,6 +70,54 @@ pub enum Command {
     },
     /// Run the whole flow on loopback: start the emulator, fetch a token, call the API twice.
     Demo,
+    /// Look at or empty the shared token cache (`--cache`).
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// List the cached tokens: entry, client id, audience, scopes and remaining life; never the
+    /// token itself.
+    List {
+        /// Print JSON, one object an entry.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Delete every cached token and lease under the prefix.
+    Clear {
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+}
+
+/// The shared token cache, in Redis.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Share tokens through Redis: redis://host:port or rediss://host:port (TLS); for a cluster,
+    /// several nodes separated by commas, with --cache-cluster.
+    #[arg(long = "cache", env = "REGED_CACHE_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// The --cache nodes are a Redis Cluster.
+    #[arg(long, env = "REGED_CACHE_CLUSTER")]
+    pub cache_cluster: bool,
+    /// CA certificates (PEM) to trust for a rediss:// cache, instead of the system's.
+    #[arg(long, env = "REGED_CACHE_CA", value_name = "FILE")]
+    pub cache_ca: Option<PathBuf>,
+    /// Prefix of the cache's keys; `reged:token:` by default.
+    #[arg(long, env = "REGED_CACHE_PREFIX", value_name = "PREFIX")]
+    pub cache_prefix: Option<String>,
+    /// Read the cache encryption key (64 hex digits or base64 of 32 bytes) from this file
+    /// instead of deriving it from the client's private key.
+    #[arg(long, value_name = "FILE")]
+    pub cache_key_file: Option<PathBuf>,
+    /// Read the cache encryption key from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "cache_key_file")]
+    pub cache_key_env: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -121,4 +169,6 @@ pub struct ClientArgs {
     #[arg(long, env = "REGED_TIMEOUT", default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }

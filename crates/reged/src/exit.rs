@@ -16,6 +16,8 @@ pub const TOKEN: u8 = 4;
 pub const API_UNREACHABLE: u8 = 5;
 /// The API answered with an HTTP error status (4xx or 5xx).
 pub const API_STATUS: u8 = 6;
+/// `reged cache`: the shared cache could not be reached.
+pub const CACHE: u8 = 7;
 
 /// The exit code for a library error.
 pub fn code_of(error: &Error) -> u8 {

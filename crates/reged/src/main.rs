@@ -1,6 +1,7 @@
 //! `reged`: fetch tokens over mutual TLS, call the API, run the local emulator.
 #![forbid(unsafe_code)]
 
+mod cache_settings;
 mod cli;
 mod commands;
 mod exit;
@@ -60,6 +61,7 @@ async fn run(command: Command) -> Result<(), failure::Failure> {
         } => commands::emulator::run(listen, profile, state_dir).await,
         Command::DevCerts { dir } => commands::dev_certs::run(&dir),
         Command::Demo => commands::demo::run().await,
+        Command::Cache { action } => commands::cache::run(&action).await,
     }
 }
 

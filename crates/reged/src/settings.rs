@@ -8,6 +8,7 @@ use reged_auth::secret::SecretString;
 use reged_auth::{Client, Environment, Error, Identity};
 use url::Url;
 
+use crate::cache_settings::open_cache;
 use crate::cli::ClientArgs;
 use crate::failure::Failure;
 use crate::password::{self, PasswordSource};
@@ -50,6 +51,9 @@ pub fn build_client(args: &ClientArgs) -> Result<Client, Failure> {
         .identity(load_identity(args)?)
         .request_timeout(timeout)
         .connect_timeout(timeout.min(std::time::Duration::from_secs(10)));
+    if let Some(cache) = open_cache(&args.cache)? {
+        builder = builder.shared_cache(cache);
+    }
 
     builder.build().map_err(name_the_flag)
 }

@@ -510,3 +510,118 @@ async fn encrypted_key_without_a_passphrase_says_how_to_give_one() {
     );
     assert!(shown.contains("caused by: the private key in"), "{shown}");
 }
+
+#[path = "../../reged-auth/tests/shared_cache/redis_server.rs"]
+#[allow(dead_code)]
+mod redis_server;
+
+#[tokio::test]
+async fn separate_token_runs_share_one_token_through_the_cache() {
+    let setup = start().await;
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+
+    let first = setup.run(&["token", "--cache", &url], &[]).await;
+    let without_cache = setup.run(&["token"], &[]).await;
+    let second = reged_with_cache_env(&setup, &url).await;
+    let listed = reged(&["cache", "list", "--cache", &url], &[]).await;
+    let cleared = reged(&["cache", "clear", "--cache", &url], &[]).await;
+    let after = reged(&["cache", "list"], &[("REGED_CACHE_URL", url.as_str())]).await;
+
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(without_cache.status.success(), "{}", stderr(&without_cache));
+    let token = stdout(&first);
+    assert_eq!(stdout(&second), token);
+    // One for the cached pair, one for the run without --cache.
+    assert_eq!(setup.emulator.token_requests(), 2);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listing = stdout(&listed);
+    assert!(listing.contains("client_id=reged-dev-client"), "{listing}");
+    assert!(
+        listing.contains("audience=https://uatapi.reged.com"),
+        "{listing}"
+    );
+    assert!(listing.contains("scopes=read write"), "{listing}");
+    assert!(
+        !listing.contains(token.trim()),
+        "the listing shows the token"
+    );
+    assert_eq!(stdout(&cleared), "deleted 1 entries\n");
+    assert_eq!(stdout(&after), "no cached tokens\n");
+}
+
+/// `reged token` with the cache named by `REGED_CACHE_URL` rather than by the flag.
+async fn reged_with_cache_env(setup: &Setup, url: &str) -> Output {
+    let mut args = vec!["token".to_owned()];
+    args.extend(setup.flags());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    reged(&args, &[("REGED_CACHE_URL", url)]).await
+}
+
+#[tokio::test]
+async fn cache_key_comes_from_a_file_or_a_variable_and_never_shows() {
+    let setup = start().await;
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let key = "3f".repeat(32);
+    let other_key_file = setup.file("other.key");
+    std::fs::write(&other_key_file, format!("{}\n", "a1".repeat(32))).unwrap();
+
+    let mut args = vec!["--log".to_owned(), "trace".to_owned(), "token".to_owned()];
+    args.extend(setup.flags());
+    args.extend(["--cache".to_owned(), url.clone()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let with_variable = reged(&args, &[("REGED_CACHE_KEY", key.as_str())]).await;
+    let same_key = reged(&args, &[("MY_KEY", key.as_str())]).await;
+    let other_key = setup
+        .run(
+            &["token", "--cache", &url],
+            &["--cache-key-file", &path(&other_key_file)],
+        )
+        .await;
+    let bad_key = reged(&args, &[("REGED_CACHE_KEY", "not-a-key-hunter2")]).await;
+
+    assert!(with_variable.status.success(), "{}", stderr(&with_variable));
+    assert!(same_key.status.success(), "{}", stderr(&same_key));
+    assert!(other_key.status.success(), "{}", stderr(&other_key));
+    // MY_KEY is not read without --cache-key-env: the derived key does not open the value.
+    assert_eq!(setup.emulator.token_requests(), 3);
+    assert_eq!(bad_key.status.code(), Some(3));
+    assert!(
+        stderr(&bad_key).contains("REGED_CACHE_KEY"),
+        "{}",
+        stderr(&bad_key)
+    );
+    assert!(
+        !stderr(&bad_key).contains("hunter2"),
+        "{}",
+        stderr(&bad_key)
+    );
+    let logs = format!("{}{}", stderr(&with_variable), stderr(&same_key));
+    let signature = stdout(&with_variable)
+        .trim()
+        .rsplit('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(!logs.contains(&key), "the key reached the logs");
+    assert!(!logs.contains(&signature), "the token reached the logs");
+}
+
+#[tokio::test]
+async fn unreachable_cache_warns_and_the_token_still_comes() {
+    let setup = start().await;
+
+    let output = setup
+        .run(&["token", "--cache", "redis://127.0.0.1:1"], &[])
+        .await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output).matches("unavailable").count(),
+        1,
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(setup.emulator.token_requests(), 1);
+}

@@ -47,6 +47,34 @@ impl CachedToken {
         }
     }
 
+    /// A token read back from a shared cache, served until `fresh_until` on the wall clock.
+    ///
+    /// The caller passes the earlier of the token's own cached life and what the shared entry
+    /// has left, so this copy never outlives the shared one.
+    pub fn restored(
+        access_token: AccessToken,
+        scope: Option<String>,
+        expires_in: Duration,
+        requested_at: SystemTime,
+        fresh_until: SystemTime,
+    ) -> Self {
+        let now = SystemTime::now();
+        // No copy is served longer than the token lives, whatever a shared cache says.
+        let left = fresh_until
+            .duration_since(now)
+            .unwrap_or_default()
+            .min(expires_in);
+
+        Self {
+            access_token,
+            scope,
+            expires_in,
+            requested_at,
+            fresh_until: coarse_now() + left.into(),
+            fresh_until_wall: now + left,
+        }
+    }
+
     /// True while the cache may hand the token out.
     #[inline]
     pub fn is_fresh(&self) -> bool {
@@ -109,6 +137,46 @@ mod tests {
         let remaining = token.remaining_cached_life();
         assert!(remaining <= Duration::from_secs(10), "{remaining:?}");
         assert!(remaining >= Duration::from_secs(9), "{remaining:?}");
+    }
+
+    #[test]
+    fn restored_token_is_served_until_the_time_given() {
+        let requested_at = SystemTime::now() - Duration::from_secs(100);
+
+        let token = CachedToken::restored(
+            AccessToken::new("t".into()),
+            None,
+            Duration::from_secs(3600),
+            requested_at,
+            SystemTime::now() + Duration::from_secs(20),
+        );
+        let past = CachedToken::restored(
+            AccessToken::new("t".into()),
+            None,
+            Duration::from_secs(3600),
+            requested_at,
+            requested_at,
+        );
+
+        assert!(token.is_fresh());
+        assert!(token.remaining_cached_life() <= Duration::from_secs(20));
+        assert!(token.remaining_cached_life() >= Duration::from_secs(19));
+        assert!(!past.is_fresh());
+    }
+
+    #[test]
+    fn restored_token_is_never_served_longer_than_it_lives() {
+        let far = SystemTime::now() + Duration::from_secs(400 * 365 * 24 * 3600);
+
+        let token = CachedToken::restored(
+            AccessToken::new("t".into()),
+            None,
+            Duration::from_secs(60),
+            SystemTime::now(),
+            far,
+        );
+
+        assert!(token.remaining_cached_life() <= Duration::from_secs(60));
     }
 
     #[test]

@@ -10,7 +10,8 @@ use zeroize::Zeroizing;
 
 use super::hint::transport_hint;
 use super::{client_config, request_token};
-use crate::cache::{CacheEntry, CacheKey, MemoryCache, TokenHandle};
+use crate::cache::redis::{RedisCache, RedisEntry};
+use crate::cache::{CacheEncryptionKey, CacheEntry, CacheKey, MemoryCache, TokenHandle};
 use crate::token::{LifetimePolicy, Scope, TokenRequest};
 use crate::{Environment, Error, Identity};
 
@@ -24,6 +25,10 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Tokens come from the cache while they are fresh; on a 401 `invalid_token` from the API the
 /// token is evicted, a new one fetched once, and the request sent once more. Cloning is cheap
 /// and clones share the cache and the connections.
+///
+/// With a shared cache ([`ClientBuilder::shared_cache`]) the in-memory cache stays in front: a
+/// hit in memory costs what it costs without Redis, a miss in memory reads Redis, and a miss in
+/// both makes one process of the fleet fetch the token for all.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -37,6 +42,7 @@ struct Inner {
     policy: LifetimePolicy,
     key: CacheKey,
     cache_entry: CacheEntry,
+    shared_entry: Option<RedisEntry>,
     thumbprint: String,
 }
 
@@ -116,13 +122,18 @@ impl Client {
         inner
             .cache_entry
             .get_or_fetch(move || async move {
-                request_token(
-                    &fetch_from.http,
-                    &fetch_from.token_url,
-                    &fetch_from.request,
-                    &fetch_from.policy,
-                )
-                .await
+                let request = || {
+                    request_token(
+                        &fetch_from.http,
+                        &fetch_from.token_url,
+                        &fetch_from.request,
+                        &fetch_from.policy,
+                    )
+                };
+                match &fetch_from.shared_entry {
+                    Some(shared) => shared.get_or_fetch(request).await,
+                    None => request().await,
+                }
             })
             .await
             .map_err(|source| Error::Token {
@@ -131,9 +142,12 @@ impl Client {
             })
     }
 
-    /// Drops `token` from the cache, unless a newer token has replaced it.
-    pub fn evict(&self, token: &TokenHandle) {
+    /// Drops `token` from the cache, both tiers, unless a newer token has replaced it.
+    pub async fn evict(&self, token: &TokenHandle) {
         self.inner.cache_entry.evict(token);
+        if let Some(shared) = &self.inner.shared_entry {
+            shared.evict(token).await;
+        }
     }
 
     /// Sends `request` to the API with the bearer token and the client certificate.
@@ -153,7 +167,7 @@ impl Client {
             url = %url_without_query(&url),
             "the API rejected the token as invalid_token; fetching a new one"
         );
-        self.evict(&token);
+        self.evict(&token).await;
         drop(token);
         let token = self.token().await?;
         self.send_once(&url, request, &token).await
@@ -162,6 +176,11 @@ impl Client {
     /// The cache key of this client's tokens.
     pub fn cache_key(&self) -> &CacheKey {
         &self.inner.key
+    }
+
+    /// The entry of this client's tokens in the shared cache, when there is one.
+    pub fn shared_cache_entry(&self) -> Option<&RedisEntry> {
+        self.inner.shared_entry.as_ref()
     }
 
     /// The token endpoint.
@@ -310,6 +329,7 @@ pub struct ClientBuilder {
     extra_roots: Vec<CertificateDer<'static>>,
     policy: LifetimePolicy,
     cache: Option<Arc<MemoryCache>>,
+    shared_cache: Option<Arc<RedisCache>>,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
 }
@@ -372,6 +392,16 @@ impl ClientBuilder {
     /// Shares a cache with other clients; by default each client has its own.
     pub fn cache(mut self, cache: Arc<MemoryCache>) -> Self {
         self.cache = Some(cache);
+        self
+    }
+
+    /// Shares tokens through Redis with every process that uses the same server and identity,
+    /// behind the in-memory cache.
+    ///
+    /// Tokens are sealed with the cache's configured encryption key or, by default, with a key
+    /// derived from this client's private key.
+    pub fn shared_cache(mut self, cache: Arc<RedisCache>) -> Self {
+        self.shared_cache = Some(cache);
         self
     }
 
@@ -441,6 +471,11 @@ impl ClientBuilder {
             &self.scope,
             &thumbprint,
         );
+        let shared_entry = self.shared_cache.map(|shared| {
+            let private_key = Zeroizing::new(identity.private_key());
+            let derived = CacheEncryptionKey::derive_from_private_key(private_key.secret_der());
+            shared.entry(&key, derived)
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -453,6 +488,7 @@ impl ClientBuilder {
                 },
                 policy: self.policy,
                 cache_entry: self.cache.unwrap_or_default().entry(&key),
+                shared_entry,
                 key,
                 thumbprint,
             }),

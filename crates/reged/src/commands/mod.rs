@@ -1,5 +1,6 @@
 //! One module a subcommand.
 
+pub mod cache;
 pub mod call;
 pub mod demo;
 pub mod dev_certs;

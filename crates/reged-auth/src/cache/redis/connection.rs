@@ -1,0 +1,250 @@
+//! The connection to Redis or Redis Cluster, with a time limit on every command and a record of
+//! whether the last command worked, so an outage is reported once and its end once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{
+    Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, ScriptInvocation, TlsCertificates,
+    Value,
+};
+use tokio::sync::OnceCell;
+
+use super::config::RedisConfig;
+
+/// A command that did not complete: Redis is down, slow, read-only or answered nonsense.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandFailure {
+    /// Redis answered with an error, or the connection failed.
+    #[error(transparent)]
+    Redis(#[from] RedisError),
+    /// No answer within the command time-out.
+    #[error("no answer within {0:?}")]
+    TimedOut(Duration),
+}
+
+/// Redis or Redis Cluster, connected on first use and reconnected by redis-rs after a failure.
+pub(super) struct Connection {
+    target: Target,
+    command_timeout: Duration,
+    shown_nodes: String,
+    unavailable: AtomicBool,
+}
+
+enum Target {
+    Single(ConnectionManager),
+    Cluster(Box<LazyCluster>),
+}
+
+/// A cluster client and its connection, made on first use.
+struct LazyCluster {
+    client: ClusterClient,
+    connection: OnceCell<ClusterConnection>,
+}
+
+/// One command's handle on the connection; clones share the socket.
+#[derive(Clone)]
+enum Handle {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Connection {
+    /// Sets up the connection without connecting: the first command connects.
+    pub(super) fn new(config: &RedisConfig) -> Result<Self, RedisError> {
+        let target = if config.cluster {
+            let mut builder = ClusterClient::builder(config.nodes.iter().map(|url| url.as_str()))
+                .connection_timeout(config.connect_timeout)
+                .response_timeout(config.command_timeout)
+                .retries(1);
+            if let Some(roots) = tls_roots(config) {
+                builder = builder.certs(roots);
+            }
+            let client = builder.build()?;
+            Target::Cluster(Box::new(LazyCluster {
+                client,
+                connection: OnceCell::new(),
+            }))
+        } else {
+            let url = config.nodes[0].as_str();
+            let client = match tls_roots(config) {
+                Some(roots) => redis::Client::build_with_tls(url, roots)?,
+                None => redis::Client::open(url)?,
+            };
+            let manager_config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(config.connect_timeout))
+                .set_response_timeout(Some(config.command_timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(100));
+            Target::Single(client.get_connection_manager_lazy(manager_config)?)
+        };
+
+        Ok(Self {
+            target,
+            command_timeout: config.command_timeout,
+            shown_nodes: config.shown_nodes(),
+            unavailable: AtomicBool::new(false),
+        })
+    }
+
+    /// Runs one command.
+    pub(super) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, CommandFailure> {
+        self.timed(async {
+            let mut handle = self.handle().await?;
+            cmd.query_async(&mut handle).await
+        })
+        .await
+    }
+
+    /// Runs a pipeline: several commands in one round trip.
+    pub(super) async fn query_pipeline<T: FromRedisValue>(
+        &self,
+        pipeline: &Pipeline,
+    ) -> Result<T, CommandFailure> {
+        self.timed(async {
+            let mut handle = self.handle().await?;
+            pipeline.query_async(&mut handle).await
+        })
+        .await
+    }
+
+    /// Runs a Lua script.
+    pub(super) async fn invoke<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> Result<T, CommandFailure> {
+        self.timed(async {
+            let mut handle = self.handle().await?;
+            script.invoke_async(&mut handle).await
+        })
+        .await
+    }
+
+    /// Runs `cmd` on every primary of a cluster and joins the arrays they answer; on one
+    /// server, runs it there.
+    pub(super) async fn query_all_primaries<T: FromRedisValue>(
+        &self,
+        cmd: Cmd,
+    ) -> Result<T, CommandFailure> {
+        use redis::cluster_routing::{MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo};
+
+        self.timed(async {
+            match self.handle().await? {
+                Handle::Single(mut manager) => cmd.query_async(&mut manager).await,
+                Handle::Cluster(mut cluster) => {
+                    let routing = RoutingInfo::MultiNode((
+                        MultipleNodeRoutingInfo::AllMasters,
+                        Some(ResponsePolicy::CombineArrays),
+                    ));
+                    let value = cluster.route_command(cmd, routing).await?;
+                    T::from_redis_value(value).map_err(RedisError::from)
+                }
+            }
+        })
+        .await
+    }
+
+    /// The connection manager of a single server.
+    pub(super) fn single_node(&self) -> Option<ConnectionManager> {
+        match &self.target {
+            Target::Single(manager) => Some(manager.clone()),
+            Target::Cluster(_) => None,
+        }
+    }
+
+    /// The servers, without password, for messages.
+    pub(super) fn shown_nodes(&self) -> &str {
+        &self.shown_nodes
+    }
+
+    async fn handle(&self) -> Result<Handle, RedisError> {
+        match &self.target {
+            Target::Single(manager) => Ok(Handle::Single(manager.clone())),
+            Target::Cluster(cluster) => {
+                // A failed first connection leaves the cell empty: the next command tries again.
+                let connection = cluster
+                    .connection
+                    .get_or_try_init(|| cluster.client.get_async_connection())
+                    .await?;
+                Ok(Handle::Cluster(connection.clone()))
+            }
+        }
+    }
+
+    async fn timed<T>(
+        &self,
+        command: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, CommandFailure> {
+        let outcome = match tokio::time::timeout(self.command_timeout, command).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(CommandFailure::Redis(error)),
+            Err(_) => Err(CommandFailure::TimedOut(self.command_timeout)),
+        };
+        self.record(outcome.as_ref().err());
+        outcome
+    }
+
+    /// Warns when the cache becomes unavailable and when it is back, once each: a command that
+    /// fails while the cache is already known to be unavailable is logged at debug only.
+    fn record(&self, failure: Option<&CommandFailure>) {
+        match failure {
+            Some(failure) => {
+                if !self.unavailable.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        cache = %self.shown_nodes,
+                        error = %failure,
+                        "the shared token cache is unavailable; using the in-memory cache and \
+                         direct token requests until it is back"
+                    );
+                } else {
+                    tracing::debug!(cache = %self.shown_nodes, error = %failure, "cache command failed");
+                }
+            }
+            None => {
+                if self.unavailable.load(Ordering::Relaxed)
+                    && self.unavailable.swap(false, Ordering::Relaxed)
+                {
+                    tracing::warn!(cache = %self.shown_nodes, "the shared token cache is back");
+                }
+            }
+        }
+    }
+}
+
+fn tls_roots(config: &RedisConfig) -> Option<TlsCertificates> {
+    config.tls_roots.as_ref().map(|pem| TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem.clone()),
+    })
+}
+
+impl ConnectionLike for Handle {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Handle::Single(manager) => manager.req_packed_command(cmd),
+            Handle::Cluster(cluster) => cluster.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Handle::Single(manager) => manager.req_packed_commands(pipeline, offset, count),
+            Handle::Cluster(cluster) => cluster.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Handle::Single(manager) => manager.get_db(),
+            Handle::Cluster(cluster) => cluster.get_db(),
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! One key's place in the shared cache: read, lease, wait, write, evict.
+
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use redis::Script;
+
+use super::RedisCache;
+use super::connection::CommandFailure;
+use crate::cache::sealed::{Sealer, UnreadableValue};
+use crate::cache::{CacheEncryptionKey, CacheKey, CachedToken};
+use crate::token::TokenError;
+
+/// Deletes `KEYS[1]` only while it still holds `ARGV[1]`: a lease is released only by its
+/// holder, a token evicted only if no other instance has replaced it.
+static COMPARE_AND_DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+    )
+});
+
+/// One key's entry in a [`RedisCache`], sealed with one encryption key.
+///
+/// Every failure of Redis is logged (once per outage) and treated as a miss: nothing here fails
+/// the caller.
+#[derive(Clone)]
+pub struct RedisEntry {
+    cache: Arc<RedisCache>,
+    key: CacheKey,
+    name: String,
+    lease_name: String,
+    sealer: Sealer,
+}
+
+enum Read {
+    Hit(CachedToken),
+    Miss,
+    Unavailable,
+}
+
+enum Turn {
+    Hit(CachedToken),
+    /// This instance holds the lease: it fetches and writes.
+    Leased(Lease),
+    /// The holder did not deliver in time: fetch without a lease, and write.
+    Alone,
+    /// Redis is unavailable: fetch, and do not try to write.
+    Unavailable,
+}
+
+/// A lease on the token request for one key, held while its random value is in Redis.
+struct Lease {
+    value: String,
+}
+
+impl RedisEntry {
+    pub(super) fn new(
+        cache: Arc<RedisCache>,
+        key: &CacheKey,
+        encryption_key: CacheEncryptionKey,
+    ) -> Self {
+        let name = cache.entry_name(key);
+        Self {
+            lease_name: format!("{name}:lease"),
+            name,
+            key: key.clone(),
+            cache,
+            sealer: Sealer::new(&encryption_key),
+        }
+    }
+
+    /// The name of the entry in Redis.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The token in Redis, while it is fresh and opens with this entry's key.
+    pub async fn get(&self) -> Option<CachedToken> {
+        match self.read().await {
+            Read::Hit(token) => Some(token),
+            Read::Miss | Read::Unavailable => None,
+        }
+    }
+
+    /// The token in Redis, or the token that one instance of the fleet fetches for all.
+    ///
+    /// On a miss this instance takes the lease and calls `fetch`, or waits for the instance that
+    /// holds it. It calls `fetch` without a lease when Redis is unavailable or when the holder
+    /// has not delivered within twice the lease time. A fetched token is written to Redis; an
+    /// error is returned and never stored.
+    pub async fn get_or_fetch<F, Fut>(&self, fetch: F) -> Result<CachedToken, TokenError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<CachedToken, TokenError>>,
+    {
+        let lease = match self.wait_for_turn().await {
+            Turn::Hit(token) => return Ok(token),
+            Turn::Leased(lease) => Some(lease),
+            Turn::Alone => None,
+            Turn::Unavailable => return fetch().await,
+        };
+
+        let fetched = fetch().await;
+        if let Ok(token) = &fetched {
+            self.insert(token).await;
+        }
+        if let Some(lease) = lease {
+            self.release(lease).await;
+        }
+        fetched
+    }
+
+    /// Writes `token`, to expire from Redis when its cached life ends. A token with no life
+    /// left is not written.
+    pub async fn insert(&self, token: &CachedToken) {
+        let ttl_ms = remaining_ms(token.fresh_until());
+        if ttl_ms == 0 {
+            return;
+        }
+        let value = self.sealer.seal(&self.name, &self.key, token);
+
+        let written: Result<(), _> = self
+            .cache
+            .connection
+            .query(
+                redis::cmd("SET")
+                    .arg(&self.name)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ttl_ms),
+            )
+            .await;
+        if written.is_ok() {
+            tracing::debug!(entry = %self.name, ttl_ms, "token written to the shared cache");
+        }
+    }
+
+    /// Removes `stale` from Redis, unless another token has replaced it there.
+    pub async fn evict(&self, stale: &CachedToken) {
+        let Ok(Some(value)) = self
+            .cache
+            .connection
+            .query::<Option<Vec<u8>>>(redis::cmd("GET").arg(&self.name))
+            .await
+        else {
+            return;
+        };
+        let holds_stale = self
+            .sealer
+            .open_times(&self.name, &value)
+            .is_ok_and(|(_, token)| token.secret() == stale.access_token.secret());
+        if holds_stale {
+            self.compare_and_delete(&self.name, &value).await;
+            tracing::debug!(entry = %self.name, "token evicted from the shared cache");
+        }
+    }
+
+    async fn wait_for_turn(&self) -> Turn {
+        let lease = Lease::random();
+        let deadline = Instant::now() + 2 * self.cache.config.lease_time;
+
+        loop {
+            match self.read().await {
+                Read::Hit(token) => return Turn::Hit(token),
+                Read::Unavailable => return Turn::Unavailable,
+                Read::Miss => {}
+            }
+            match self.take(&lease).await {
+                Ok(true) => {
+                    // The previous holder may have written and released between our read and
+                    // our lease: look once more before asking the token endpoint.
+                    if let Read::Hit(token) = self.read().await {
+                        self.release(lease).await;
+                        return Turn::Hit(token);
+                    }
+                    return Turn::Leased(lease);
+                }
+                Ok(false) => {}
+                Err(_) => return Turn::Unavailable,
+            }
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    entry = %self.name,
+                    waited_ms = (2 * self.cache.config.lease_time).as_millis() as u64,
+                    "the instance holding the token lease did not deliver; fetching directly"
+                );
+                return Turn::Alone;
+            }
+            tokio::time::sleep(self.cache.config.poll_interval).await;
+        }
+    }
+
+    async fn read(&self) -> Read {
+        let mut pipeline = redis::pipe();
+        pipeline
+            .cmd("GET")
+            .arg(&self.name)
+            .cmd("PTTL")
+            .arg(&self.name);
+        let (value, pttl): (Option<Vec<u8>>, i64) =
+            match self.cache.connection.query_pipeline(&pipeline).await {
+                Ok(answer) => answer,
+                Err(_) => return Read::Unavailable,
+            };
+        let Some(value) = value else {
+            return Read::Miss;
+        };
+        // -1: no expiry (not written by us), -2: gone since the GET.
+        if pttl <= 0 {
+            return Read::Miss;
+        }
+
+        match self.restore(&value, Duration::from_millis(pttl as u64)) {
+            Ok(Some(token)) => Read::Hit(token),
+            Ok(None) => Read::Miss,
+            Err(unreadable) => {
+                tracing::warn!(
+                    entry = %self.name,
+                    reason = %unreadable,
+                    "unusable value in the shared cache; treating it as a miss and replacing it"
+                );
+                Read::Miss
+            }
+        }
+    }
+
+    /// The token of `value`, served no longer than Redis keeps it (`left`).
+    fn restore(
+        &self,
+        value: &[u8],
+        left: Duration,
+    ) -> Result<Option<CachedToken>, UnreadableValue> {
+        let (label, access_token) = self.sealer.open_times(&self.name, value)?;
+        let fresh_until = label.fresh_until().min(SystemTime::now() + left);
+        let token = CachedToken::restored(
+            access_token,
+            label.granted_scope,
+            Duration::from_millis(label.expires_in_ms),
+            SystemTime::UNIX_EPOCH + Duration::from_millis(label.requested_at_ms),
+            fresh_until,
+        );
+        Ok(token.is_fresh().then_some(token))
+    }
+
+    async fn take(&self, lease: &Lease) -> Result<bool, CommandFailure> {
+        let lease_ms = self.cache.config.lease_time.as_millis() as u64;
+        let answer: Option<String> = self
+            .cache
+            .connection
+            .query(
+                redis::cmd("SET")
+                    .arg(&self.lease_name)
+                    .arg(&lease.value)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(lease_ms.max(1)),
+            )
+            .await?;
+        Ok(answer.is_some())
+    }
+
+    async fn release(&self, lease: Lease) {
+        self.compare_and_delete(&self.lease_name, lease.value.as_bytes())
+            .await;
+    }
+
+    async fn compare_and_delete(&self, name: &str, expected: &[u8]) {
+        let mut invocation = COMPARE_AND_DELETE.key(name);
+        invocation.arg(expected);
+        let _: Result<i64, _> = self.cache.connection.invoke(&invocation).await;
+    }
+}
+
+impl Lease {
+    fn random() -> Self {
+        let bytes: [u8; 16] = rand::random();
+        Self {
+            value: bytes.iter().map(|byte| format!("{byte:02x}")).collect(),
+        }
+    }
+}
+
+fn remaining_ms(until: SystemTime) -> u64 {
+    until
+        .duration_since(SystemTime::now())
+        .map(|left| left.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl std::fmt::Debug for RedisEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisEntry")
+            .field("name", &self.name)
+            .field("sealer", &self.sealer)
+            .finish()
+    }
+}

@@ -1,0 +1,235 @@
+//! The shared tier: tokens in Redis or Redis Cluster, sealed with AES-256-GCM, and a lease so
+//! that one instance of a fleet fetches the token the others use.
+//!
+//! Keys are the prefix and the [`CacheKey`] digest in a hash tag, `reged:token:{<hex>}`, so a
+//! token and its lease, `reged:token:{<hex>}:lease`, live on the same cluster slot. A token's
+//! entry expires (`PX`) when its cached life ends.
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! use reged_auth::cache::redis::{RedisCache, RedisConfig};
+//! use reged_auth::{Client, Environment, Identity};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let identity = Identity::from_pem_files(&[Path::new("client.pem")], None)?;
+//! let shared = RedisCache::new(RedisConfig::new("redis://cache.internal:6379")?)?;
+//! let client = Client::builder()
+//!     .environment(Environment::Prod)
+//!     .client_id("your-client-id")
+//!     .audience("https://api.reged.com")
+//!     .scope("read")
+//!     .identity(identity)
+//!     .shared_cache(shared)
+//!     .build()?;
+//!
+//! // Memory first, then Redis; on a miss in both, one process of the fleet asks for a token.
+//! let token = client.token().await?;
+//! # drop(token);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Waiting instances poll for the token every [`RedisConfig::poll_interval`]: a token request
+//! happens once per key per cached life, so a poll costs one round trip per waiting process every
+//! few milliseconds for the length of one token request, and needs no second connection (which
+//! pub/sub or keyspace notifications would, the latter also a server setting).
+
+mod config;
+mod connection;
+mod entry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::{
+    DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEASE_TIME, DEFAULT_POLL_INTERVAL,
+    DEFAULT_PREFIX, InvalidCacheUrl, RedisConfig,
+};
+pub use connection::CommandFailure;
+pub use entry::RedisEntry;
+
+use self::connection::Connection;
+use super::sealed::{self, TokenLabel};
+use super::{CacheEncryptionKey, CacheKey};
+
+/// A token cache in Redis, shared by every process that uses the same server and client
+/// identity.
+///
+/// Opening it does not connect: the first command does, and redis-rs reconnects after a failure.
+/// Debug shows the servers without password and never an encryption key.
+pub struct RedisCache {
+    connection: Connection,
+    config: RedisConfig,
+}
+
+/// A listing or clearing of the cache that did not complete.
+#[derive(Debug, thiserror::Error)]
+#[error("the token cache at {cache} did not answer: {source}")]
+pub struct RedisCacheError {
+    cache: String,
+    #[source]
+    source: CommandFailure,
+}
+
+/// An entry as `reged cache list` shows it: never the token.
+#[derive(Clone, Debug)]
+pub struct ListedToken {
+    /// The entry's name in Redis.
+    pub name: String,
+    /// Whose token it is and how long it lives; `None` when the value is not one this crate
+    /// wrote.
+    pub label: Option<TokenLabel>,
+    /// How long Redis keeps it; `None` when it has no expiry.
+    pub remaining: Option<Duration>,
+}
+
+impl RedisCache {
+    /// A cache at the servers of `config`.
+    pub fn new(config: RedisConfig) -> Result<Arc<Self>, InvalidCacheUrl> {
+        let connection = Connection::new(&config).map_err(|error| {
+            InvalidCacheUrl::new(config.shown_nodes(), format!("unusable: {error}"))
+        })?;
+        Ok(Arc::new(Self { connection, config }))
+    }
+
+    /// The entry for `key`, sealed with the configured key or else with `derived_key` (by
+    /// default derived from the client's private key).
+    pub fn entry(self: &Arc<Self>, key: &CacheKey, derived_key: CacheEncryptionKey) -> RedisEntry {
+        let encryption_key = self.config.encryption_key.clone().unwrap_or(derived_key);
+        RedisEntry::new(Arc::clone(self), key, encryption_key)
+    }
+
+    /// The name in Redis of the entry for `key`.
+    pub fn entry_name(&self, key: &CacheKey) -> String {
+        format!("{}{{{}}}", self.config.prefix, key.digest_hex())
+    }
+
+    /// The connection to a single server that this cache uses, for commands of your own (the
+    /// benchmark compares a bare GET on it with a cache hit); `None` for a cluster.
+    pub fn single_node_connection(&self) -> Option<redis::aio::ConnectionManager> {
+        self.connection.single_node()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+
+    /// Every token entry under the prefix, with what may be shown of it.
+    pub async fn list(&self) -> Result<Vec<ListedToken>, RedisCacheError> {
+        let mut names = self.names().await?;
+        names.retain(|name| !name.ends_with(":lease"));
+        names.sort();
+
+        let mut listed = Vec::with_capacity(names.len());
+        for name in names {
+            let mut pipeline = redis::pipe();
+            pipeline.cmd("GET").arg(&name).cmd("PTTL").arg(&name);
+            let (value, pttl): (Option<Vec<u8>>, i64) = self
+                .connection
+                .query_pipeline(&pipeline)
+                .await
+                .map_err(|source| self.error(source))?;
+            // Gone between the listing and now.
+            let Some(value) = value else { continue };
+            listed.push(ListedToken {
+                label: sealed::read_label(&value).ok(),
+                remaining: (pttl >= 0).then(|| Duration::from_millis(pttl as u64)),
+                name,
+            });
+        }
+        Ok(listed)
+    }
+
+    /// Deletes every entry under the prefix, tokens and leases; returns how many.
+    pub async fn clear(&self) -> Result<usize, RedisCacheError> {
+        let names = self.names().await?;
+        let mut deleted = 0;
+        // One key a command: in a cluster the keys live on different slots.
+        for name in &names {
+            let removed: usize = self
+                .connection
+                .query(redis::cmd("DEL").arg(name))
+                .await
+                .map_err(|source| self.error(source))?;
+            deleted += removed;
+        }
+        Ok(deleted)
+    }
+
+    async fn names(&self) -> Result<Vec<String>, RedisCacheError> {
+        let pattern = format!("{}*", glob_escape(&self.config.prefix));
+        if self.config.cluster {
+            // KEYS goes to every primary and redis-rs joins the answers. A cluster scan would
+            // block no server for long; KEYS over the few keys of a token cache does not either.
+            let mut keys = redis::cmd("KEYS");
+            keys.arg(&pattern);
+            return self
+                .connection
+                .query_all_primaries(keys)
+                .await
+                .map_err(|source| self.error(source));
+        }
+
+        let mut names = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = self
+                .connection
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000),
+                )
+                .await
+                .map_err(|source| self.error(source))?;
+            names.extend(batch);
+            if next == 0 {
+                return Ok(names);
+            }
+            cursor = next;
+        }
+    }
+
+    fn error(&self, source: CommandFailure) -> RedisCacheError {
+        RedisCacheError {
+            cache: self.connection.shown_nodes().to_owned(),
+            source,
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// `prefix` as a literal in a Redis glob pattern.
+fn glob_escape(prefix: &str) -> String {
+    let mut escaped = String::with_capacity(prefix.len());
+    for character in prefix.chars() {
+        if matches!(character, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_characters_in_the_prefix_are_literal() {
+        assert_eq!(glob_escape("app[1]:*"), "app\\[1\\]:\\*");
+        assert_eq!(glob_escape(DEFAULT_PREFIX), DEFAULT_PREFIX);
+    }
+}

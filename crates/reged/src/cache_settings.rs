@@ -1,0 +1,91 @@
+//! Turns the cache flags into a Redis cache: the URL, cluster or not, the prefix and the
+//! encryption key. The key comes from a file or an environment variable, never from an argument,
+//! which other users of the machine can read.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use reged_auth::cache::CacheEncryptionKey;
+use reged_auth::cache::redis::{RedisCache, RedisConfig};
+use zeroize::Zeroizing;
+
+use crate::cli::CacheArgs;
+use crate::failure::Failure;
+
+/// The environment variable read for the key when no other source is named.
+pub const KEY_VARIABLE: &str = "REGED_CACHE_KEY";
+
+/// The shared cache the flags ask for; `None` without `--cache`.
+pub fn open_cache(args: &CacheArgs) -> Result<Option<Arc<RedisCache>>, Failure> {
+    let Some(url) = args.url.as_deref().filter(|url| !url.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
+    let config = if args.cache_cluster {
+        RedisConfig::cluster(nodes)
+    } else if nodes.len() > 1 {
+        return Err(Failure::config(
+            "--cache (REGED_CACHE_URL) lists several servers: add --cache-cluster \
+             (REGED_CACHE_CLUSTER=true) if they are the nodes of a Redis Cluster",
+        ));
+    } else {
+        RedisConfig::new(nodes[0])
+    };
+    let mut config =
+        config.map_err(|error| Failure::config(format!("--cache (REGED_CACHE_URL): {error}")))?;
+
+    if let Some(ca) = &args.cache_ca {
+        let pem = std::fs::read(ca).map_err(|error| {
+            Failure::config(format!(
+                "--cache-ca (REGED_CACHE_CA): could not read {}: {error}",
+                ca.display()
+            ))
+        })?;
+        config = config.tls_root_certificates(pem);
+    }
+    if let Some(prefix) = &args.cache_prefix {
+        config = config.prefix(prefix);
+    }
+    if let Some(key) = read_key(args)? {
+        config = config.encryption_key(key);
+    }
+    let cache = RedisCache::new(config)
+        .map_err(|error| Failure::config(format!("--cache (REGED_CACHE_URL): {error}")))?;
+    Ok(Some(cache))
+}
+
+fn read_key(args: &CacheArgs) -> Result<Option<CacheEncryptionKey>, Failure> {
+    if let Some(file) = &args.cache_key_file {
+        return read_key_file(file).map(Some);
+    }
+    let variable = args.cache_key_env.as_deref().unwrap_or(KEY_VARIABLE);
+    let text = match std::env::var(variable) {
+        Ok(text) => Zeroizing::new(text),
+        Err(std::env::VarError::NotPresent) if args.cache_key_env.is_some() => {
+            return Err(Failure::config(format!(
+                "--cache-key-env names {variable}, which is not set: export it or use \
+                 --cache-key-file"
+            )));
+        }
+        Err(std::env::VarError::NotPresent) => return Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(Failure::config(format!(
+                "the environment variable {variable} is not valid UTF-8"
+            )));
+        }
+    };
+    CacheEncryptionKey::parse(&text)
+        .map(Some)
+        .map_err(|error| Failure::config(format!("{variable}: {error}")))
+}
+
+fn read_key_file(path: &Path) -> Result<CacheEncryptionKey, Failure> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|error| {
+        Failure::config(format!(
+            "--cache-key-file: could not read {}: {error}",
+            path.display()
+        ))
+    })?);
+    CacheEncryptionKey::parse(&text)
+        .map_err(|error| Failure::config(format!("--cache-key-file {}: {error}", path.display())))
+}
