@@ -4,16 +4,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::api::Record;
+use crate::config::EmulatorConfig;
+use crate::jwt::SigningKeys;
+use crate::resource_server::{PeerCertificate, ResourceServer};
+use crate::{api, token_endpoint};
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::{get, post};
-use rustls::pki_types::CertificateDer;
-
-use crate::certs::certificate_thumbprint;
-use crate::config::EmulatorConfig;
-use crate::jwt::SigningKeys;
-use crate::{api, token_endpoint};
+use axum::routing::post;
 
 /// The path of the token endpoint.
 pub const TOKEN_PATH: &str = "/oauth/token";
@@ -22,7 +21,9 @@ pub const TOKEN_PATH: &str = "/oauth/token";
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub(crate) config: EmulatorConfig,
-    pub(crate) keys: SigningKeys,
+    pub(crate) keys: Arc<SigningKeys>,
+    pub(crate) resource_server: ResourceServer,
+    records: Mutex<Vec<Record>>,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
     token_delay: Mutex<Duration>,
@@ -30,13 +31,27 @@ pub(crate) struct AppState {
 
 impl AppState {
     pub(crate) fn new(config: EmulatorConfig, keys: SigningKeys) -> AppState {
+        let keys = Arc::new(keys);
+        let profile = config.profile();
+        let resource_server =
+            ResourceServer::new(profile.issuer(), profile.api_audience(), keys.clone())
+                .with_realm(api::REALM);
+
         AppState {
             config,
             keys,
+            resource_server,
+            records: Mutex::new(Vec::new()),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
             token_delay: Mutex::new(Duration::ZERO),
         }
+    }
+
+    pub(crate) fn records(&self) -> std::sync::MutexGuard<'_, Vec<Record>> {
+        self.records
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub(crate) fn count_token_request(&self) {
@@ -70,42 +85,13 @@ impl AppState {
     }
 }
 
-/// The client certificate chain that the TLS layer verified on the request's connection,
-/// leaf first. Requests on a connection without a client certificate carry none.
-#[derive(Clone, Debug)]
-pub(crate) struct ClientCertificate {
-    chain: Arc<[CertificateDer<'static>]>,
-    thumbprint: Arc<str>,
-}
-
-impl ClientCertificate {
-    /// None when the chain is empty.
-    pub(crate) fn from_chain(chain: &[CertificateDer<'_>]) -> Option<ClientCertificate> {
-        let leaf = chain.first()?;
-        let thumbprint = certificate_thumbprint(leaf);
-
-        Some(ClientCertificate {
-            chain: chain.iter().map(|der| der.clone().into_owned()).collect(),
-            thumbprint: thumbprint.into(),
-        })
-    }
-
-    pub(crate) fn leaf(&self) -> &CertificateDer<'static> {
-        &self.chain[0]
-    }
-
-    pub(crate) fn thumbprint(&self) -> &str {
-        &self.thumbprint
-    }
-}
+/// The client certificate of the request's connection.
+pub(crate) type ClientCertificate = PeerCertificate;
 
 /// The start of a thumbprint, enough to tell certificates apart in a log.
 pub(crate) fn thumbprint_prefix(certificate: Option<&ClientCertificate>) -> &str {
     certificate
-        .map(|certificate| {
-            let thumbprint = certificate.thumbprint();
-            &thumbprint[..thumbprint.len().min(8)]
-        })
+        .map(PeerCertificate::thumbprint_prefix)
         .unwrap_or("-")
 }
 
@@ -114,8 +100,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 
     Router::new()
         .route(TOKEN_PATH, token_route)
-        .route(api::WHOAMI_PATH, get(api::whoami))
-        .route(api::ECHO_PATH, post(api::echo))
+        .merge(api::routes(&state))
         .with_state(state)
 }
 

@@ -60,13 +60,16 @@ mod config;
 mod error;
 mod jwt;
 mod oauth_error;
+pub mod resource_server;
 mod server;
 mod state_dir;
 mod subject;
 mod token_endpoint;
 mod token_request;
 
-pub use api::{ECHO_PATH, REALM, WHOAMI_PATH};
+pub use api::{
+    ECHO_PATH, READ_SCOPE, REALM, RECORDS_PATH, SLOW_PATH, STREAM_PATH, WHOAMI_PATH, WRITE_SCOPE,
+};
 pub use app::TOKEN_PATH;
 pub use certs::{DevCerts, PemIdentity, certificate_thumbprint};
 pub use config::{

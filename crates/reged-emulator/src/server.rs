@@ -156,18 +156,47 @@ impl RunningEmulator {
         self.state.set_token_delay(delay);
     }
 
-    /// Signs tokens with a new key from now on; the API then refuses every token issued before
-    /// with `invalid_token`.
+    /// Signs tokens with a new key from now on and drops the old one at once, as after a key
+    /// compromise: the API then refuses every token issued before with `invalid_token`. See
+    /// [`roll_signing_key`](RunningEmulator::roll_signing_key) for a planned rotation.
     ///
     /// # Panics
     ///
     /// If no P-256 key can be generated, which means the system's random number generator
     /// failed; [`Emulator::start`] reports the same failure as an error.
     pub fn rotate_signing_key(&self) {
-        if let Err(error) = self.state.keys.rotate() {
+        if let Err(error) = self.state.keys.rotate(Duration::ZERO) {
             panic!("could not rotate the signing key: {error}");
         }
         tracing::info!(kid = %self.state.keys.current_kid(), "signing key rotated");
+    }
+
+    /// Signs tokens with a new key from now on, and keeps publishing the old one (in the JWKS,
+    /// and for the API) for `overlap`, so that tokens it signed stay valid meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// As [`rotate_signing_key`](RunningEmulator::rotate_signing_key).
+    pub fn roll_signing_key(&self, overlap: Duration) {
+        if let Err(error) = self.state.keys.rotate(overlap) {
+            panic!("could not rotate the signing key: {error}");
+        }
+        tracing::info!(
+            kid = %self.state.keys.current_kid(),
+            overlap_s = overlap.as_secs(),
+            "signing key rolled"
+        );
+    }
+
+    /// The key ids the JWKS publishes now, the current key first.
+    pub fn published_kids(&self) -> Vec<String> {
+        self.state
+            .keys
+            .jwks()
+            .keys
+            .into_iter()
+            .filter_map(|key| key.common.key_id)
+            .collect()
     }
 
     /// Stops accepting connections, lets requests in flight finish (for five seconds at most)
