@@ -2,6 +2,8 @@
 
 mod api;
 mod curl;
+mod logging;
+mod resource_server;
 mod state_dir;
 mod support;
 mod token_endpoint;
