@@ -8,14 +8,20 @@ use crate::api::Record;
 use crate::config::EmulatorConfig;
 use crate::jwt::SigningKeys;
 use crate::resource_server::{PeerCertificate, ResourceServer};
-use crate::{api, token_endpoint};
+use crate::{api, introspection, metadata, token_endpoint};
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 
 /// The path of the token endpoint.
 pub const TOKEN_PATH: &str = "/oauth/token";
+
+/// The path of the JWKS: the public keys that verify the access tokens.
+pub const JWKS_PATH: &str = "/oauth/jwks";
+
+/// The path of the introspection endpoint (RFC 7662).
+pub const INTROSPECTION_PATH: &str = "/oauth/introspect";
 
 /// What the handlers share: configuration, signing keys and the counters tests read.
 #[derive(Debug)]
@@ -23,6 +29,8 @@ pub(crate) struct AppState {
     pub(crate) config: EmulatorConfig,
     pub(crate) keys: Arc<SigningKeys>,
     pub(crate) resource_server: ResourceServer,
+    /// `https://localhost:PORT`, for the URLs of the metadata.
+    pub(crate) base_url: String,
     records: Mutex<Vec<Record>>,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
@@ -30,7 +38,7 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    pub(crate) fn new(config: EmulatorConfig, keys: SigningKeys) -> AppState {
+    pub(crate) fn new(config: EmulatorConfig, keys: SigningKeys, base_url: String) -> AppState {
         let keys = Arc::new(keys);
         let profile = config.profile();
         let resource_server =
@@ -41,6 +49,7 @@ impl AppState {
             config,
             keys,
             resource_server,
+            base_url,
             records: Mutex::new(Vec::new()),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
@@ -52,6 +61,11 @@ impl AppState {
         self.records
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The emulator's clock, in Unix seconds.
+    pub(crate) fn now(&self) -> u64 {
+        crate::resource_server::system_time()
     }
 
     pub(crate) fn count_token_request(&self) {
@@ -96,10 +110,15 @@ pub(crate) fn thumbprint_prefix(certificate: Option<&ClientCertificate>) -> &str
 }
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let token_route = post(token_endpoint::token).layer(axum::middleware::map_response(no_store));
+    let no_store = axum::middleware::map_response(no_store);
+    let token_route = post(token_endpoint::token).layer(no_store.clone());
+    let introspection_route = post(introspection::introspect).layer(no_store);
 
     Router::new()
         .route(TOKEN_PATH, token_route)
+        .route(INTROSPECTION_PATH, introspection_route)
+        .route(JWKS_PATH, get(metadata::jwks))
+        .route(metadata::METADATA_PATH, get(metadata::metadata))
         .merge(api::routes(&state))
         .with_state(state)
 }

@@ -58,7 +58,9 @@ mod app;
 mod certs;
 mod config;
 mod error;
+mod introspection;
 mod jwt;
+mod metadata;
 mod oauth_error;
 pub mod resource_server;
 mod server;
@@ -70,13 +72,14 @@ mod token_request;
 pub use api::{
     ECHO_PATH, READ_SCOPE, REALM, RECORDS_PATH, SLOW_PATH, STREAM_PATH, WHOAMI_PATH, WRITE_SCOPE,
 };
-pub use app::TOKEN_PATH;
+pub use app::{INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH};
 pub use certs::{DevCerts, PemIdentity, certificate_thumbprint};
 pub use config::{
     ClientRegistration, DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile,
     UnknownProfile,
 };
 pub use error::EmulatorError;
+pub use metadata::METADATA_PATH;
 pub use server::{Emulator, RunningEmulator};
 pub use state_dir::StateDir;
 pub use subject::SubjectName;

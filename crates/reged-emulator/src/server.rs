@@ -49,8 +49,6 @@ impl Emulator {
         listen: SocketAddr,
     ) -> Result<RunningEmulator, EmulatorError> {
         let acceptor = TlsAcceptor::from(Arc::new(tls_config(certs)?));
-        let state = Arc::new(AppState::new(config, SigningKeys::generate()?));
-        let router = app::router(state.clone());
 
         let listener = TcpListener::bind(listen)
             .await
@@ -67,6 +65,10 @@ impl Emulator {
         if !local_addr.ip().is_loopback() {
             tracing::warn!(%local_addr, "the emulator listens beyond loopback");
         }
+
+        let base_url = base_url(local_addr);
+        let state = Arc::new(AppState::new(config, SigningKeys::generate()?, base_url));
+        let router = app::router(state.clone());
 
         let (shutdown, shutdown_signal) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, acceptor, router, shutdown_signal));
@@ -106,13 +108,7 @@ impl RunningEmulator {
 
     /// `https://localhost:PORT` (the host is the listening IP when it is not loopback).
     pub fn base_url(&self) -> String {
-        let ip = self.local_addr.ip();
-        let port = self.local_addr.port();
-        match ip {
-            _ if ip.is_loopback() => format!("https://localhost:{port}"),
-            std::net::IpAddr::V6(ip) => format!("https://[{ip}]:{port}"),
-            std::net::IpAddr::V4(ip) => format!("https://{ip}:{port}"),
-        }
+        self.state.base_url.clone()
     }
 
     /// The URL of `path` on this server; `path` starts with `/`.
@@ -216,6 +212,16 @@ impl Drop for RunningEmulator {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+    }
+}
+
+fn base_url(local_addr: SocketAddr) -> String {
+    let ip = local_addr.ip();
+    let port = local_addr.port();
+    match ip {
+        _ if ip.is_loopback() => format!("https://localhost:{port}"),
+        std::net::IpAddr::V6(ip) => format!("https://[{ip}]:{port}"),
+        std::net::IpAddr::V4(ip) => format!("https://{ip}:{port}"),
     }
 }
 

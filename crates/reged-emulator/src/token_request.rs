@@ -52,7 +52,7 @@ pub(crate) fn parse_token_request(
         ));
     }
 
-    let parameters = parse_form(body)?;
+    let parameters = parse_form(body, &KNOWN_PARAMETERS)?;
 
     if parameters.contains_key("client_secret") || parameters.contains_key("client_assertion") {
         return Err(OAuthError::invalid_request(
@@ -84,7 +84,7 @@ pub(crate) fn parse_token_request(
 }
 
 /// The media type must be the form's; parameters such as `charset` are allowed.
-fn is_form_content_type(content_type: Option<&[u8]>) -> bool {
+pub(crate) fn is_form_content_type(content_type: Option<&[u8]>) -> bool {
     let Some(content_type) = content_type.and_then(|value| std::str::from_utf8(value).ok()) else {
         return false;
     };
@@ -93,14 +93,19 @@ fn is_form_content_type(content_type: Option<&[u8]>) -> bool {
     media_type.eq_ignore_ascii_case(FORM_CONTENT_TYPE)
 }
 
-fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, OAuthError> {
+/// The parameters of a form that are in `known`, each once; empty values count as absent and
+/// unknown parameters are dropped (RFC 6749 section 3.1).
+pub(crate) fn parse_form(
+    body: &[u8],
+    known: &[&str],
+) -> Result<BTreeMap<String, String>, OAuthError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
         OAuthError::invalid_request("the request body is not application/x-www-form-urlencoded")
     })?;
 
     let mut parameters = BTreeMap::new();
     for (name, value) in pairs {
-        if value.is_empty() || !KNOWN_PARAMETERS.contains(&name.as_str()) {
+        if value.is_empty() || !known.contains(&name.as_str()) {
             continue;
         }
         if parameters.contains_key(&name) {
@@ -114,7 +119,7 @@ fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, OAuthError> {
     Ok(parameters)
 }
 
-fn required<'a>(
+pub(crate) fn required<'a>(
     parameters: &'a BTreeMap<String, String>,
     name: &str,
 ) -> Result<&'a str, OAuthError> {

@@ -45,6 +45,25 @@ pub fn check_token(
     presented: Option<&str>,
     now: u64,
 ) -> Result<AccessToken, TokenRejection> {
+    check(checks, keys, token, Caller::Holder(presented), now)
+}
+
+/// Who presents the token: its holder, over a connection whose certificate must be the one
+/// it is bound to, or the issuer's introspection endpoint, which takes any of its audiences
+/// and leaves the binding to the resource server (RFC 7662 returns `cnf` for that).
+#[derive(Clone, Copy)]
+pub(crate) enum Caller<'a> {
+    Holder(Option<&'a str>),
+    Introspection,
+}
+
+pub(crate) fn check(
+    checks: &TokenChecks,
+    keys: &dyn KeySource,
+    token: &str,
+    caller: Caller<'_>,
+    now: u64,
+) -> Result<AccessToken, TokenRejection> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenRejection::Malformed);
     }
@@ -81,7 +100,7 @@ pub fn check_token(
     }
 
     let claims = verify_signature(token, algorithm, key.decoding())?;
-    check_claims(checks, claims, presented, now)
+    check_claims(checks, claims, caller, now)
 }
 
 fn verify_signature(
@@ -112,14 +131,14 @@ fn verify_signature(
 fn check_claims(
     checks: &TokenChecks,
     claims: RawClaims,
-    presented: Option<&str>,
+    caller: Caller<'_>,
     now: u64,
 ) -> Result<AccessToken, TokenRejection> {
     if claims.iss.as_deref() != Some(checks.issuer.as_str()) {
         return Err(TokenRejection::WrongIssuer);
     }
     let audiences = claims.aud.into_vec();
-    if !audiences.contains(&checks.audience) {
+    if matches!(caller, Caller::Holder(_)) && !audiences.contains(&checks.audience) {
         return Err(TokenRejection::WrongAudience(checks.audience.clone()));
     }
     let expires_at = claims
@@ -140,18 +159,7 @@ fn check_claims(
         .client_id
         .ok_or(TokenRejection::BadClaims("client_id is missing"))?;
 
-    let thumbprint = claims.cnf.and_then(|cnf| cnf.x5t_s256);
-    match (&thumbprint, presented) {
-        (None, _) if checks.require_binding => return Err(TokenRejection::NotBound),
-        (None, _) => {}
-        (Some(_), None) => return Err(TokenRejection::NoCertificate),
-        (Some(bound), Some(presented)) if bound != presented => {
-            return Err(TokenRejection::WrongCertificate);
-        }
-        (Some(_), Some(_)) => {}
-    }
-
-    Ok(AccessToken {
+    let token = AccessToken {
         issuer: checks.issuer.clone(),
         subject,
         client_id,
@@ -166,8 +174,20 @@ fn check_claims(
         expires_at,
         issued_at: claims.iat,
         jwt_id: claims.jti,
-        certificate_thumbprint: thumbprint,
-    })
+        certificate_thumbprint: claims.cnf.and_then(|cnf| cnf.x5t_s256),
+    };
+
+    let Caller::Holder(presented) = caller else {
+        return Ok(token);
+    };
+    match (token.certificate_thumbprint.as_deref(), presented) {
+        (None, _) if checks.require_binding => Err(TokenRejection::NotBound),
+        (Some(_), None) => Err(TokenRejection::NoCertificate),
+        (Some(bound), Some(presented)) if bound != presented => {
+            Err(TokenRejection::WrongCertificate)
+        }
+        _ => Ok(token),
+    }
 }
 
 #[cfg(test)]

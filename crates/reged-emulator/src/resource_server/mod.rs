@@ -38,7 +38,7 @@
 //! carries every scope the layer requires.
 
 mod certificate;
-mod check;
+pub(crate) mod check;
 mod error;
 mod future;
 mod keys;

@@ -3,6 +3,7 @@
 mod api;
 mod curl;
 mod logging;
+mod metadata;
 mod resource_server;
 mod state_dir;
 mod support;
