@@ -8,6 +8,7 @@ use crate::api::Record;
 use crate::config::EmulatorConfig;
 use crate::jwt::SigningKeys;
 use crate::resource_server::{PeerCertificate, ResourceServer};
+use crate::tls::ClientVerifier;
 use crate::{api, introspection, metadata, token_endpoint};
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -31,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) resource_server: ResourceServer,
     /// `https://localhost:PORT`, for the URLs of the metadata.
     pub(crate) base_url: String,
+    /// The handshake's client certificate verifier, also for certificates from a proxy.
+    pub(crate) verifier: Arc<ClientVerifier>,
     records: Mutex<Vec<Record>>,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
@@ -38,7 +41,12 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    pub(crate) fn new(config: EmulatorConfig, keys: SigningKeys, base_url: String) -> AppState {
+    pub(crate) fn new(
+        config: EmulatorConfig,
+        keys: SigningKeys,
+        base_url: String,
+        verifier: Arc<ClientVerifier>,
+    ) -> AppState {
         let keys = Arc::new(keys);
         let profile = config.profile();
         let resource_server =
@@ -50,6 +58,7 @@ impl AppState {
             keys,
             resource_server,
             base_url,
+            verifier,
             records: Mutex::new(Vec::new()),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),

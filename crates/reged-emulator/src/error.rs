@@ -77,6 +77,15 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
 
+    /// A clients file is not usable.
+    #[error("{}: {problem}", path.display())]
+    ClientsFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the client and the field.
+        problem: String,
+    },
+
     /// A file of the state directory exists but its content is not usable.
     #[error(
         "{} is not usable: {problem}; fix it, or delete the state directory to generate new files",

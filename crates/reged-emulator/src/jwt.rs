@@ -27,7 +27,8 @@ pub(crate) struct AccessTokenClaims {
     pub(crate) jti: String,
     pub(crate) client_id: String,
     pub(crate) scope: String,
-    pub(crate) cnf: Confirmation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cnf: Option<Confirmation>,
 }
 
 /// The certificate the token is bound to.
@@ -38,18 +39,17 @@ pub(crate) struct Confirmation {
 }
 
 impl AccessTokenClaims {
-    /// Claims for a token issued now to `client_id`, bound to the certificate whose
-    /// thumbprint is given.
+    /// Claims for a token issued at `now` (Unix seconds) to `client_id`, bound to the
+    /// certificate whose thumbprint is given, if any.
     pub(crate) fn new(
         issuer: &str,
         audience: &str,
         client_id: &str,
         scope: String,
-        thumbprint: &str,
+        thumbprint: Option<&str>,
         lifetime: Duration,
+        now: u64,
     ) -> AccessTokenClaims {
-        let now = unix_time();
-
         AccessTokenClaims {
             iss: issuer.to_owned(),
             sub: client_id.to_owned(),
@@ -59,9 +59,9 @@ impl AccessTokenClaims {
             jti: uuid::Uuid::new_v4().to_string(),
             client_id: client_id.to_owned(),
             scope,
-            cnf: Confirmation {
+            cnf: thumbprint.map(|thumbprint| Confirmation {
                 x5t_s256: thumbprint.to_owned(),
-            },
+            }),
         }
     }
 }
@@ -222,10 +222,6 @@ impl SigningKey {
     }
 }
 
-fn unix_time() -> u64 {
-    crate::resource_server::system_time()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,8 +232,9 @@ mod tests {
             "a",
             "c",
             "read".into(),
-            "thumb",
+            Some("thumb"),
             Duration::from_secs(60),
+            0,
         )
     }
 

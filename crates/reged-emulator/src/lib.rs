@@ -56,6 +56,8 @@
 mod api;
 mod app;
 mod certs;
+mod client_registration;
+mod clients_file;
 mod config;
 mod error;
 mod introspection;
@@ -66,6 +68,7 @@ pub mod resource_server;
 mod server;
 mod state_dir;
 mod subject;
+mod tls;
 mod token_endpoint;
 mod token_request;
 
@@ -74,12 +77,13 @@ pub use api::{
 };
 pub use app::{INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH};
 pub use certs::{DevCerts, PemIdentity, certificate_thumbprint};
+pub use client_registration::{CertificateName, ClientAuthentication, ClientRegistration};
+pub use clients_file::read_clients_file;
 pub use config::{
-    ClientRegistration, DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile,
-    UnknownProfile,
+    DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile, UnknownProfile,
 };
 pub use error::EmulatorError;
 pub use metadata::METADATA_PATH;
 pub use server::{Emulator, RunningEmulator};
 pub use state_dir::StateDir;
-pub use subject::SubjectName;
+pub use subject::{DnParseError, SubjectName};

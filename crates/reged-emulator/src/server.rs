@@ -11,8 +11,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use rustls::RootCertStore;
-use rustls::server::WebPkiClientVerifier;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
@@ -24,6 +22,7 @@ use crate::certs::DevCerts;
 use crate::config::{EmulatorConfig, Profile};
 use crate::error::EmulatorError;
 use crate::jwt::SigningKeys;
+use crate::tls::{self, ClientVerifier};
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,7 +47,8 @@ impl Emulator {
         certs: &DevCerts,
         listen: SocketAddr,
     ) -> Result<RunningEmulator, EmulatorError> {
-        let acceptor = TlsAcceptor::from(Arc::new(tls_config(certs)?));
+        let verifier = Arc::new(ClientVerifier::new(certs, &config)?);
+        let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(certs, verifier.clone())?));
 
         let listener = TcpListener::bind(listen)
             .await
@@ -67,7 +67,8 @@ impl Emulator {
         }
 
         let base_url = base_url(local_addr);
-        let state = Arc::new(AppState::new(config, SigningKeys::generate()?, base_url));
+        let keys = SigningKeys::generate()?;
+        let state = Arc::new(AppState::new(config, keys, base_url, verifier));
         let router = app::router(state.clone());
 
         let (shutdown, shutdown_signal) = oneshot::channel();
@@ -223,33 +224,6 @@ fn base_url(local_addr: SocketAddr) -> String {
         std::net::IpAddr::V6(ip) => format!("https://[{ip}]:{port}"),
         std::net::IpAddr::V4(ip) => format!("https://{ip}:{port}"),
     }
-}
-
-fn tls_config(certs: &DevCerts) -> Result<rustls::ServerConfig, EmulatorError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(certs.ca_der().clone())
-        .map_err(EmulatorError::invalid_pem("development CA certificate"))?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .allow_unauthenticated()
-        .build()
-        .map_err(EmulatorError::ClientVerifier)?;
-
-    let server = certs.server();
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(EmulatorError::Tls)?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            vec![server.certificate_der().clone()],
-            server.private_key_der()?,
-        )
-        .map_err(EmulatorError::Tls)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-
-    Ok(config)
 }
 
 async fn accept_loop(

@@ -12,9 +12,8 @@ use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::certs::{DevCerts, PemIdentity};
-use crate::config::{
-    ClientRegistration, DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile,
-};
+use crate::client_registration::ClientRegistration;
+use crate::config::{DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile};
 use crate::error::EmulatorError;
 use crate::subject::SubjectName;
 

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::ClientRegistration;
+use crate::client_registration::{CLIENT_CREDENTIALS, ClientRegistration};
 use crate::oauth_error::{ErrorCode, OAuthError, quote_for_description};
+use crate::resource_server::PeerCertificate;
+use crate::tls;
 
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
-const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// The parameters the token endpoint reads; each may appear once. Others are ignored, as
 /// RFC 6749 section 3.2 asks.
@@ -159,12 +160,14 @@ fn parse_scopes(scope: &str) -> Result<Vec<String>, OAuthError> {
     Ok(scopes)
 }
 
-/// Finds the client and checks that the certificate it presented carries the registered
-/// subject. The caller learns only `invalid_client`; the log learns which check failed.
+/// Finds the client and checks that the certificate it presented is the registered one:
+/// the registered name for `tls_client_auth`, a chain to the client's own CAs when it has
+/// some, or one of the registered certificates for `self_signed_tls_client_auth`. The caller
+/// learns only `invalid_client`; the log learns which check failed.
 pub(crate) fn authenticate_client<'a>(
     clients: &'a [ClientRegistration],
     client_id: &str,
-    certificate_der: Option<&[u8]>,
+    certificate: Option<&PeerCertificate>,
 ) -> Result<&'a ClientRegistration, OAuthError> {
     let Some(client) = clients
         .iter()
@@ -174,19 +177,38 @@ pub(crate) fn authenticate_client<'a>(
             "no client is registered under this client_id",
         ));
     };
-    let Some(certificate_der) = certificate_der else {
+    let Some(certificate) = certificate else {
         return Err(OAuthError::invalid_client(
             "the request presented no client certificate",
         ));
     };
-    if !client.subject().matches_certificate(certificate_der) {
-        return Err(OAuthError::invalid_client(format!(
-            "the certificate subject is not the registered {}",
-            client.subject()
-        )));
+    client
+        .check_certificate(certificate.leaf())
+        .map_err(OAuthError::invalid_client)?;
+    if !client.trusted_cas().is_empty()
+        && !tls::chains_to(client.trusted_cas(), certificate.chain())
+    {
+        return Err(OAuthError::invalid_client(
+            "the certificate does not chain to the client's own CA",
+        ));
     }
 
     Ok(client)
+}
+
+/// The client may use the client credentials grant.
+pub(crate) fn check_grant_type(client: &ClientRegistration) -> Result<(), OAuthError> {
+    if client
+        .grant_types()
+        .iter()
+        .any(|grant| grant == CLIENT_CREDENTIALS)
+    {
+        return Ok(());
+    }
+    Err(OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        "the client may not use the client_credentials grant",
+    ))
 }
 
 /// Every scope asked for must be one the client may have.

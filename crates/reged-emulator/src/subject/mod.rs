@@ -107,6 +107,11 @@ impl SubjectName {
             return false;
         };
 
+        self.matches_subject_of(&certificate)
+    }
+
+    /// Tells whether the subject of a parsed certificate is this name.
+    pub(crate) fn matches_subject_of(&self, certificate: &X509Certificate<'_>) -> bool {
         *self == SubjectName::from_name(certificate.subject())
     }
 }
