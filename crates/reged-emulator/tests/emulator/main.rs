@@ -1,6 +1,7 @@
 //! End-to-end tests of the emulator over real TLS sockets on loopback.
 
 mod api;
+mod client_auth;
 mod curl;
 mod logging;
 mod metadata;
