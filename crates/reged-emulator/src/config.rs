@@ -1,6 +1,7 @@
 //! What the emulator is configured with: the profile it imitates and the clients it knows.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -94,6 +95,7 @@ pub struct EmulatorConfig {
     clients: Vec<ClientRegistration>,
     token_lifetime: Duration,
     trusted_cas: Vec<CertificateDer<'static>>,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl EmulatorConfig {
@@ -104,6 +106,7 @@ impl EmulatorConfig {
             clients: Vec::new(),
             token_lifetime: profile.token_lifetime(),
             trusted_cas: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -146,6 +149,19 @@ impl EmulatorConfig {
     /// The CAs trusted for client certificates beside the development CA.
     pub fn trusted_cas(&self) -> &[CertificateDer<'static>] {
         &self.trusted_cas
+    }
+
+    /// Takes the client certificate from the `Client-Cert` (RFC 9440) or `X-SSL-Client-Cert`
+    /// (nginx) header of requests that come from `proxy`; from anyone else those headers are
+    /// dropped.
+    pub fn with_trusted_proxy(mut self, proxy: IpAddr) -> EmulatorConfig {
+        self.trusted_proxies.push(proxy);
+        self
+    }
+
+    /// The proxies allowed to forward client certificates.
+    pub fn trusted_proxies(&self) -> &[IpAddr] {
+        &self.trusted_proxies
     }
 
     /// The profile.

@@ -64,6 +64,7 @@ mod introspection;
 mod jwt;
 mod metadata;
 mod oauth_error;
+pub mod proxy_header;
 pub mod resource_server;
 mod server;
 mod state_dir;

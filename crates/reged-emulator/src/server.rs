@@ -22,6 +22,7 @@ use crate::certs::DevCerts;
 use crate::config::{EmulatorConfig, Profile};
 use crate::error::EmulatorError;
 use crate::jwt::SigningKeys;
+use crate::proxy_header;
 use crate::tls::{self, ClientVerifier};
 
 /// How long a client may take to finish the TLS handshake.
@@ -72,7 +73,13 @@ impl Emulator {
         let router = app::router(state.clone());
 
         let (shutdown, shutdown_signal) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, acceptor, router, shutdown_signal));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            acceptor,
+            router,
+            state.clone(),
+            shutdown_signal,
+        ));
         tracing::info!(
             %local_addr,
             profile = %state.config.profile(),
@@ -230,6 +237,7 @@ async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     router: Router,
+    state: Arc<AppState>,
     mut shutdown_signal: oneshot::Receiver<()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -246,6 +254,7 @@ async fn accept_loop(
                         remote,
                         acceptor.clone(),
                         router.clone(),
+                        state.clone(),
                         graceful.watcher(),
                     );
                     connections.spawn(connection);
@@ -279,6 +288,7 @@ async fn serve_connection(
     remote: SocketAddr,
     acceptor: TlsAcceptor,
     router: Router,
+    state: Arc<AppState>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
@@ -304,9 +314,16 @@ async fn serve_connection(
         "TLS connection"
     );
 
+    let from_proxy = proxy_header::is_trusted_proxy(state.config.trusted_proxies(), remote.ip());
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        if let Some(certificate) = &certificate {
-            request.extensions_mut().insert(certificate.clone());
+        let certificate = if from_proxy {
+            forwarded_certificate(&state, request.headers(), remote)
+        } else {
+            proxy_header::strip(request.headers_mut());
+            certificate.clone()
+        };
+        if let Some(certificate) = certificate {
+            request.extensions_mut().insert(certificate);
         }
         router.clone().call(request)
     });
@@ -316,5 +333,27 @@ async fn serve_connection(
 
     if let Err(error) = watcher.watch(connection).await {
         tracing::debug!(%remote, %error, "connection ended with an error");
+    }
+}
+
+/// The certificate a trusted proxy forwarded, if it is one the handshake would have taken.
+fn forwarded_certificate(
+    state: &AppState,
+    headers: &hyper::HeaderMap,
+    remote: SocketAddr,
+) -> Option<ClientCertificate> {
+    match proxy_header::forwarded_chain(headers) {
+        Ok(Some(chain)) if state.verifier.verify_chain(&chain) => {
+            ClientCertificate::from_chain(&chain)
+        }
+        Ok(Some(_)) => {
+            tracing::info!(%remote, "proxy forwarded a certificate that is not trusted");
+            None
+        }
+        Ok(None) => None,
+        Err(error) => {
+            tracing::info!(%remote, %error, "proxy forwarded an unreadable certificate");
+            None
+        }
     }
 }

@@ -5,6 +5,7 @@ mod client_auth;
 mod curl;
 mod logging;
 mod metadata;
+mod proxy;
 mod resource_server;
 mod state_dir;
 mod support;
