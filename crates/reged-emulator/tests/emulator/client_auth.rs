@@ -426,3 +426,67 @@ fn thumbprint_of_a_test_certificate_is_its_x5t_s256() {
         certificate_thumbprint(robot.certificate_der())
     );
 }
+
+#[tokio::test]
+async fn clients_from_a_toml_file_authenticate_with_its_ca_file_and_names() {
+    let certs = DevCerts::generate().unwrap();
+    let ca = TestCa::new("Partner CA");
+    let dir = crate::support::TempDir::new();
+    std::fs::create_dir_all(dir.path()).unwrap();
+    std::fs::write(dir.path().join("partner-ca.pem"), ca.pem()).unwrap();
+    let robot = self_signed("robot");
+    std::fs::write(dir.path().join("robot.pem"), robot.cert_pem()).unwrap();
+    let toml = format!(
+        r#"
+[[clients]]
+client_id = "partner"
+token_endpoint_auth_method = "tls_client_auth"
+tls_client_auth_subject_dn = "/O=Test/CN=partner"
+ca_file = "partner-ca.pem"
+scopes = ["read"]
+audiences = ["{AUDIENCE}"]
+
+[[clients]]
+client_id = "robot"
+token_endpoint_auth_method = "self_signed_tls_client_auth"
+certificate_files = ["robot.pem"]
+scopes = ["read"]
+audiences = ["{AUDIENCE}"]
+"#
+    );
+    let path = dir.path().join("clients.toml");
+    std::fs::write(&path, toml).unwrap();
+
+    let clients = reged_emulator::read_clients_file(&path).unwrap();
+    let config = clients.into_iter().fold(
+        EmulatorConfig::new(Profile::Uat),
+        EmulatorConfig::with_client,
+    );
+    let emulator = start_with(config, &certs).await;
+    let partner = ca.issue(Leaf::named("partner"));
+
+    assert_eq!(answer(&certs, &emulator, &partner, "partner").await.0, 200);
+    assert_eq!(answer(&certs, &emulator, &robot, "robot").await.0, 200);
+    assert_eq!(answer(&certs, &emulator, &robot, "partner").await.0, 401);
+}
+
+#[test]
+fn clients_file_error_names_the_file_and_the_client() {
+    let dir = crate::support::TempDir::new();
+    std::fs::create_dir_all(dir.path()).unwrap();
+    let path = dir.path().join("clients.toml");
+    std::fs::write(
+        &path,
+        "[[clients]]\nclient_id = \"x\"\ntoken_endpoint_auth_method = \"tls_client_auth\"\n",
+    )
+    .unwrap();
+
+    let error = reged_emulator::read_clients_file(&path)
+        .unwrap_err()
+        .to_string();
+
+    assert!(
+        error.starts_with(&format!("{}: client x: ", path.display())),
+        "{error}"
+    );
+}
