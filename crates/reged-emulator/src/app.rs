@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::api::Record;
 use crate::config::EmulatorConfig;
+use crate::faults::{self, Faults, shifted};
 use crate::jwt::SigningKeys;
+use crate::resource_server::system_time;
 use crate::resource_server::{PeerCertificate, ResourceServer};
 use crate::tls::ClientVerifier;
 use crate::{api, introspection, metadata, token_endpoint};
@@ -34,6 +36,7 @@ pub(crate) struct AppState {
     pub(crate) base_url: String,
     /// The handshake's client certificate verifier, also for certificates from a proxy.
     pub(crate) verifier: Arc<ClientVerifier>,
+    pub(crate) faults: Arc<Faults>,
     records: Mutex<Vec<Record>>,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
@@ -49,10 +52,13 @@ impl AppState {
     ) -> AppState {
         let keys = Arc::new(keys);
         let profile = config.profile();
+        let faults = Arc::new(Faults::new(config.faults().clone()));
+        let clock = faults.clone();
         let resource_server =
             ResourceServer::new(profile.issuer(), profile.api_audience(), keys.clone())
                 .with_realm(api::REALM)
-                .allow_unbound_tokens();
+                .allow_unbound_tokens()
+                .with_clock(move || shifted(system_time(), clock.clock_offset()));
 
         AppState {
             config,
@@ -60,6 +66,7 @@ impl AppState {
             resource_server,
             base_url,
             verifier,
+            faults,
             records: Mutex::new(Vec::new()),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
@@ -73,9 +80,9 @@ impl AppState {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// The emulator's clock, in Unix seconds.
+    /// The emulator's clock, in Unix seconds, with the fault injection's offset.
     pub(crate) fn now(&self) -> u64 {
-        crate::resource_server::system_time()
+        shifted(system_time(), self.faults.clock_offset())
     }
 
     pub(crate) fn count_token_request(&self) {
@@ -130,6 +137,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(JWKS_PATH, get(metadata::jwks))
         .route(metadata::METADATA_PATH, get(metadata::metadata))
         .merge(api::routes(&state))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .with_state(state)
 }
 

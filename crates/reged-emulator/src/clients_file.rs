@@ -36,7 +36,9 @@ use serde::Deserialize;
 
 use crate::certs::certificate_thumbprint;
 use crate::client_registration::{CertificateName, ClientAuthentication, ClientRegistration};
+use crate::config::EmulatorConfig;
 use crate::error::EmulatorError;
+use crate::faults::FaultSettings;
 use crate::subject::SubjectName;
 
 #[derive(Deserialize)]
@@ -44,6 +46,66 @@ use crate::subject::SubjectName;
 struct ClientsFile {
     #[serde(default)]
     clients: Vec<ClientEntry>,
+    #[serde(default)]
+    trusted_proxies: Vec<IpAddr>,
+    faults: Option<FaultSettings>,
+}
+
+/// What a configuration file holds: clients, proxies allowed to forward client
+/// certificates, and the faults in force at start.
+#[derive(Debug)]
+pub struct ConfigFile {
+    /// The `[[clients]]`.
+    pub clients: Vec<ClientRegistration>,
+    /// `trusted_proxies = ["127.0.0.1"]`.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The `[faults]` table, see [`FaultSettings`].
+    pub faults: Option<FaultSettings>,
+}
+
+impl ConfigFile {
+    /// Adds what the file holds to `config`.
+    pub fn apply(self, config: EmulatorConfig) -> EmulatorConfig {
+        let mut config = self
+            .clients
+            .into_iter()
+            .fold(config, EmulatorConfig::with_client);
+        for proxy in self.trusted_proxies {
+            config = config.with_trusted_proxy(proxy);
+        }
+        match self.faults {
+            Some(faults) => config.with_faults(faults),
+            None => config,
+        }
+    }
+}
+
+/// Reads a configuration file: `[[clients]]` as in [`read_clients_file`], plus
+/// `trusted_proxies` and a `[faults]` table.
+pub fn read_config_file(path: impl AsRef<Path>) -> Result<ConfigFile, EmulatorError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| EmulatorError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let error = |problem| EmulatorError::ClientsFile {
+        path: path.to_path_buf(),
+        problem,
+    };
+
+    let file: ClientsFile = toml::from_str(&text).map_err(|e| error(e.to_string()))?;
+    if let Some(faults) = &file.faults {
+        faults
+            .validate()
+            .map_err(|invalid| error(format!("[faults]: {invalid}")))?;
+    }
+    let clients = registrations(file.clients, dir).map_err(error)?;
+    Ok(ConfigFile {
+        clients,
+        trusted_proxies: file.trusted_proxies,
+        faults: file.faults,
+    })
 }
 
 #[derive(Deserialize)]
@@ -88,10 +150,13 @@ pub fn read_clients_file(path: impl AsRef<Path>) -> Result<Vec<ClientRegistratio
 /// Reads registrations from TOML text; files are relative to `dir`.
 pub(crate) fn parse_clients(text: &str, dir: &Path) -> Result<Vec<ClientRegistration>, String> {
     let file: ClientsFile = toml::from_str(text).map_err(|error| error.to_string())?;
+    registrations(file.clients, dir)
+}
 
+fn registrations(entries: Vec<ClientEntry>, dir: &Path) -> Result<Vec<ClientRegistration>, String> {
     let mut seen = HashSet::new();
     let mut clients = Vec::new();
-    for entry in file.clients {
+    for entry in entries {
         if !seen.insert(entry.client_id.clone()) {
             return Err(format!("client {} is registered twice", entry.client_id));
         }

@@ -9,6 +9,7 @@ use rustls::pki_types::CertificateDer;
 
 use crate::certs::DevCerts;
 use crate::client_registration::ClientRegistration;
+use crate::faults::FaultSettings;
 use crate::subject::SubjectName;
 
 /// The client id of the development client, whose certificate is [`DevCerts::client`].
@@ -96,6 +97,7 @@ pub struct EmulatorConfig {
     token_lifetime: Duration,
     trusted_cas: Vec<CertificateDer<'static>>,
     trusted_proxies: Vec<IpAddr>,
+    faults: FaultSettings,
 }
 
 impl EmulatorConfig {
@@ -107,6 +109,7 @@ impl EmulatorConfig {
             token_lifetime: profile.token_lifetime(),
             trusted_cas: Vec::new(),
             trusted_proxies: Vec::new(),
+            faults: FaultSettings::default(),
         }
     }
 
@@ -162,6 +165,17 @@ impl EmulatorConfig {
     /// The proxies allowed to forward client certificates.
     pub fn trusted_proxies(&self) -> &[IpAddr] {
         &self.trusted_proxies
+    }
+
+    /// Starts with these faults in force; see [`FaultSettings`].
+    pub fn with_faults(mut self, faults: FaultSettings) -> EmulatorConfig {
+        self.faults = faults;
+        self
+    }
+
+    /// The faults in force at start.
+    pub fn faults(&self) -> &FaultSettings {
+        &self.faults
     }
 
     /// The profile.

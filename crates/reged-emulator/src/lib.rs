@@ -60,6 +60,7 @@ mod client_registration;
 mod clients_file;
 mod config;
 mod error;
+pub mod faults;
 mod introspection;
 mod jwt;
 mod metadata;
@@ -79,11 +80,12 @@ pub use api::{
 pub use app::{INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH};
 pub use certs::{DevCerts, PemIdentity, certificate_thumbprint};
 pub use client_registration::{CertificateName, ClientAuthentication, ClientRegistration};
-pub use clients_file::read_clients_file;
+pub use clients_file::{ConfigFile, read_clients_file, read_config_file};
 pub use config::{
     DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile, UnknownProfile,
 };
 pub use error::EmulatorError;
+pub use faults::{FaultSettings, FaultTarget};
 pub use metadata::METADATA_PATH;
 pub use server::{Emulator, RunningEmulator};
 pub use state_dir::StateDir;

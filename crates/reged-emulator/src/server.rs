@@ -21,6 +21,7 @@ use crate::app::{self, AppState, ClientCertificate, TOKEN_PATH};
 use crate::certs::DevCerts;
 use crate::config::{EmulatorConfig, Profile};
 use crate::error::EmulatorError;
+use crate::faults::{FaultSettings, InvalidFaults};
 use crate::jwt::SigningKeys;
 use crate::proxy_header;
 use crate::tls::{self, ClientVerifier};
@@ -158,6 +159,18 @@ impl RunningEmulator {
     /// zero (the default) answers at once.
     pub fn set_token_delay(&self, delay: Duration) {
         self.state.set_token_delay(delay);
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> FaultSettings {
+        self.state.faults.get()
+    }
+
+    /// Puts `faults` in force from the next request on, if they are valid.
+    pub fn set_faults(&self, faults: FaultSettings) -> Result<(), InvalidFaults> {
+        self.state.faults.set(faults)?;
+        tracing::info!(faults = ?self.state.faults.get(), "faults changed");
+        Ok(())
     }
 
     /// Signs tokens with a new key from now on and drops the old one at once, as after a key

@@ -108,7 +108,10 @@ fn grant(
     };
 
     let scope = request.scopes.join(" ");
-    let lifetime = client.token_lifetime().unwrap_or(config.token_lifetime());
+    let lifetime = match state.faults.get().token_lifetime_s {
+        Some(seconds) => std::time::Duration::from_secs(seconds),
+        None => client.token_lifetime().unwrap_or(config.token_lifetime()),
+    };
     let thumbprint = client.certificate_bound().then(|| certificate.thumbprint());
     let claims = AccessTokenClaims::new(
         config.profile().issuer(),

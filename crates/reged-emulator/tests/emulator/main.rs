@@ -3,6 +3,7 @@
 mod api;
 mod client_auth;
 mod curl;
+mod faults;
 mod logging;
 mod metadata;
 mod proxy;
