@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 
+use crate::admin::AdminSettings;
 use crate::certs::DevCerts;
 use crate::client_registration::ClientRegistration;
 use crate::faults::FaultSettings;
@@ -98,6 +99,7 @@ pub struct EmulatorConfig {
     trusted_cas: Vec<CertificateDer<'static>>,
     trusted_proxies: Vec<IpAddr>,
     faults: FaultSettings,
+    admin: Option<AdminSettings>,
 }
 
 impl EmulatorConfig {
@@ -110,6 +112,7 @@ impl EmulatorConfig {
             trusted_cas: Vec::new(),
             trusted_proxies: Vec::new(),
             faults: FaultSettings::default(),
+            admin: None,
         }
     }
 
@@ -171,6 +174,17 @@ impl EmulatorConfig {
     pub fn with_faults(mut self, faults: FaultSettings) -> EmulatorConfig {
         self.faults = faults;
         self
+    }
+
+    /// Serves the admin endpoint (see [`admin`](crate::admin)) on a loopback address.
+    pub fn with_admin(mut self, admin: AdminSettings) -> EmulatorConfig {
+        self.admin = Some(admin);
+        self
+    }
+
+    /// The admin endpoint's settings, when it is asked for.
+    pub fn admin(&self) -> Option<&AdminSettings> {
+        self.admin.as_ref()
     }
 
     /// The faults in force at start.

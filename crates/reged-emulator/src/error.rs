@@ -57,6 +57,14 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
 
+    /// The system's secure random generator failed.
+    #[error("the system's random number generator failed")]
+    Random,
+
+    /// The admin endpoint was asked to listen beyond loopback.
+    #[error("the admin endpoint listens on loopback only, not {0}: use 127.0.0.1 or ::1")]
+    AdminNotLoopback(SocketAddr),
+
     /// A file of the state directory could not be read.
     #[error("could not read {}", path.display())]
     ReadFile {

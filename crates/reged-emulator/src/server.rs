@@ -17,6 +17,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
+use crate::admin::{self, AdminSettings};
 use crate::app::{self, AppState, ClientCertificate, TOKEN_PATH};
 use crate::certs::DevCerts;
 use crate::config::{EmulatorConfig, Profile};
@@ -50,6 +51,7 @@ impl Emulator {
         listen: SocketAddr,
     ) -> Result<RunningEmulator, EmulatorError> {
         let verifier = Arc::new(ClientVerifier::new(certs, &config)?);
+        let config_admin = config.admin().cloned();
         let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(certs, verifier.clone())?));
 
         let listener = TcpListener::bind(listen)
@@ -73,6 +75,11 @@ impl Emulator {
         let state = Arc::new(AppState::new(config, keys, base_url, verifier));
         let router = app::router(state.clone());
 
+        let admin = match config_admin {
+            Some(admin) => Some(start_admin(admin, state.clone()).await?),
+            None => None,
+        };
+
         let (shutdown, shutdown_signal) = oneshot::channel();
         let task = tokio::spawn(accept_loop(
             listener,
@@ -90,6 +97,7 @@ impl Emulator {
 
         Ok(RunningEmulator {
             local_addr,
+            admin,
             state,
             shutdown: Some(shutdown),
             task: Some(task),
@@ -104,6 +112,7 @@ impl Emulator {
 #[derive(Debug)]
 pub struct RunningEmulator {
     local_addr: SocketAddr,
+    admin: Option<(SocketAddr, JoinHandle<()>)>,
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -159,6 +168,13 @@ impl RunningEmulator {
     /// zero (the default) answers at once.
     pub fn set_token_delay(&self, delay: Duration) {
         self.state.set_token_delay(delay);
+    }
+
+    /// `http://127.0.0.1:PORT` of the admin endpoint, when it was asked for.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin
+            .as_ref()
+            .map(|(addr, _)| format!("http://{addr}"))
     }
 
     /// The faults in force.
@@ -219,6 +235,9 @@ impl RunningEmulator {
     /// Stops accepting connections, lets requests in flight finish (for five seconds at most)
     /// and returns when the server has stopped.
     pub async fn shutdown(mut self) {
+        if let Some((_, admin)) = self.admin.take() {
+            admin.abort();
+        }
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -230,10 +249,45 @@ impl RunningEmulator {
 
 impl Drop for RunningEmulator {
     fn drop(&mut self) {
+        if let Some((_, admin)) = self.admin.take() {
+            admin.abort();
+        }
         if let Some(task) = self.task.take() {
             task.abort();
         }
     }
+}
+
+/// Serves the admin endpoint on a loopback address.
+async fn start_admin(
+    admin: AdminSettings,
+    state: Arc<AppState>,
+) -> Result<(SocketAddr, JoinHandle<()>), EmulatorError> {
+    let listen = admin.listen;
+    if !listen.ip().is_loopback() {
+        return Err(EmulatorError::AdminNotLoopback(listen));
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| EmulatorError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let router = admin::router(state, admin.token);
+
+    let task = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::warn!(%error, "the admin endpoint stopped");
+        }
+    });
+    tracing::info!(%addr, "admin endpoint listening");
+    Ok((addr, task))
 }
 
 fn base_url(local_addr: SocketAddr) -> String {

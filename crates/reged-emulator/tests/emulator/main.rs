@@ -1,5 +1,6 @@
 //! End-to-end tests of the emulator over real TLS sockets on loopback.
 
+mod admin;
 mod api;
 mod client_auth;
 mod curl;
