@@ -3,26 +3,36 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use reged_emulator::{DEV_CLIENT_ID, DEV_SCOPES, Emulator, Profile, StateDir};
+use reged_emulator::admin::{AdminSettings, AdminToken};
+use reged_emulator::{DEV_CLIENT_ID, DEV_SCOPES, Emulator, Profile, StateDir, read_config_file};
 
 use crate::cli;
 use crate::exit;
 use crate::failure::Failure;
 use crate::output::print_line;
 
-pub async fn run(
-    listen: SocketAddr,
-    profile: cli::Profile,
-    state_dir: Option<PathBuf>,
-) -> Result<(), Failure> {
-    let dir = state_dir.unwrap_or_else(default_state_dir);
-    let profile = match profile {
+pub async fn run(args: cli::EmulatorRunArgs) -> Result<(), Failure> {
+    let dir = args.state_dir.unwrap_or_else(default_state_dir);
+    let profile = match args.profile {
         cli::Profile::Uat => Profile::Uat,
         cli::Profile::Prod => Profile::Prod,
     };
+    let listen: SocketAddr = args.listen;
 
     let state = StateDir::open_or_create(&dir)?;
-    let running = Emulator::start(state.config(profile), state.certs(), listen).await?;
+    let mut config = state.config(profile);
+    if let Some(path) = &args.config {
+        config = read_config_file(path)?.apply(config);
+    }
+    let admin_token = AdminToken::generate()?;
+    config = config.with_admin(AdminSettings {
+        listen: args.admin_listen,
+        token: admin_token.clone(),
+    });
+    let running = Emulator::start(config, state.certs(), listen).await?;
+    if let Some(admin_url) = running.admin_url() {
+        state.write_admin_file(&admin_url, &admin_token)?;
+    }
 
     if state.was_created() {
         print_line(&format!(
@@ -38,7 +48,7 @@ pub async fn run(
          --client-id {DEV_CLIENT_ID} --audience {} --scope \"{}\" \\\n    \
          --cert {} --key {} --ca {}\n\n\
          or with the PFX: --pfx {} --password-file {}\n\n\
-         press Ctrl-C to stop",
+         change faults with `reged emulator faults set --help`; press Ctrl-C to stop",
         profile.token_lifetime().as_secs(),
         running.base_url(),
         running.token_url(),
@@ -56,11 +66,12 @@ pub async fn run(
         Failure::new(exit::FAILURE, format!("could not wait for Ctrl-C: {error}"))
     })?;
     running.shutdown().await;
+    let _ = std::fs::remove_file(state.file(StateDir::ADMIN));
     Ok(())
 }
 
 /// `$XDG_STATE_HOME/reged/emulator` or the platform's equivalent.
-fn default_state_dir() -> PathBuf {
+pub fn default_state_dir() -> PathBuf {
     dirs::state_dir()
         .or_else(dirs::data_local_dir)
         .unwrap_or_else(|| PathBuf::from("."))
