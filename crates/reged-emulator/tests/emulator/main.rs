@@ -8,6 +8,7 @@ mod faults;
 mod logging;
 mod metadata;
 mod proxy;
+mod python;
 mod resource_server;
 mod state_dir;
 mod support;
