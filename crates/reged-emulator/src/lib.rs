@@ -91,3 +91,14 @@ pub use metadata::METADATA_PATH;
 pub use server::{Emulator, RunningEmulator};
 pub use state_dir::StateDir;
 pub use subject::{DnParseError, SubjectName};
+
+/// Entry points for the fuzz targets in `fuzz/`, for parsers that are not public otherwise.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a token request as the token endpoint does; any input must give an answer,
+    /// never a panic.
+    pub fn token_request(content_type: &[u8], has_authorization: bool, body: &[u8]) -> bool {
+        crate::token_request::parse_token_request(Some(content_type), has_authorization, body)
+            .is_ok()
+    }
+}

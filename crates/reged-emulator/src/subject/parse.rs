@@ -3,8 +3,13 @@
 
 use super::{Attribute, AttributeValue};
 
-/// Names longer than this are refused: no registered subject comes near it.
-const MAX_NAME_LEN: usize = 4096;
+/// Names longer than this are refused: no registered subject comes near it. It is three
+/// times 4096 so that any name of up to 4096 bytes, printed with its escapes (`\00` is three
+/// bytes for one), parses back.
+const MAX_NAME_LEN: usize = 3 * 4096;
+
+/// Names with more attributes than this are refused; comparing RDNs is quadratic in them.
+const MAX_ATTRIBUTES: usize = 64;
 
 /// The attribute type keywords, with their OIDs; the first keyword of an OID is the one
 /// printed.
@@ -37,8 +42,8 @@ pub enum DnParseError {
     /// Nothing but spaces.
     #[error("the distinguished name is empty")]
     Empty,
-    /// Over 4096 bytes.
-    #[error("the distinguished name is longer than 4096 bytes")]
+    /// Over 12288 bytes, or over 64 attributes.
+    #[error("the distinguished name is longer than 12288 bytes or 64 attributes")]
     TooLong,
     /// An RDN or attribute with nothing in it, as in `CN=a,,O=b`.
     #[error("the distinguished name has an empty RDN or attribute at byte {0}")]
@@ -79,11 +84,16 @@ pub(super) fn parse(name: &str) -> Result<Vec<Vec<Attribute>>, DnParseError> {
     let offset = name.len() - name.trim_start().len() + (trimmed.len() - body.len());
 
     let mut rdns = Vec::new();
+    let mut count = 0;
     for (start, rdn) in split_unescaped(body, separator)? {
         let mut attributes = Vec::new();
         for (attribute_start, attribute) in split_unescaped(rdn, b'+')? {
             let position = offset + start + attribute_start;
             attributes.push(parse_attribute(attribute, position)?);
+        }
+        count += attributes.len();
+        if count > MAX_ATTRIBUTES {
+            return Err(DnParseError::TooLong);
         }
         rdns.push(attributes);
     }
@@ -317,7 +327,11 @@ mod tests {
             Err(DnParseError::NotUtf8("CN".into()))
         );
         assert_eq!(
-            SubjectName::parse(&"CN=a,".repeat(1000)),
+            SubjectName::parse(&"CN=a,".repeat(3000)),
+            Err(DnParseError::TooLong)
+        );
+        assert_eq!(
+            SubjectName::parse(&"CN=a,".repeat(65).trim_end_matches(',')),
             Err(DnParseError::TooLong)
         );
     }
@@ -335,6 +349,19 @@ mod tests {
 
             assert_eq!(again, parsed, "{name} printed as {parsed}");
         }
+    }
+
+    /// Found by the `subject_dn` fuzz target: a 4096-byte name full of NULs printed as
+    /// `\00` escapes was too long to parse back.
+    #[test]
+    fn name_of_nuls_at_the_length_limit_prints_as_a_name_that_parses_back() {
+        let value = "\0".repeat(4090);
+        let parsed = SubjectName::parse(&format!("CN={value}")).unwrap();
+
+        let printed = parsed.to_string();
+
+        assert!(printed.len() > 4096);
+        assert_eq!(SubjectName::parse(&printed).unwrap(), parsed);
     }
 
     #[test]
