@@ -331,7 +331,7 @@ mod tests {
             Err(DnParseError::TooLong)
         );
         assert_eq!(
-            SubjectName::parse(&"CN=a,".repeat(65).trim_end_matches(',')),
+            SubjectName::parse("CN=a,".repeat(65).trim_end_matches(',')),
             Err(DnParseError::TooLong)
         );
     }
