@@ -4,39 +4,85 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::api::Record;
+use crate::config::EmulatorConfig;
+use crate::faults::{self, Faults, shifted};
+use crate::jwt::SigningKeys;
+use crate::resource_server::system_time;
+use crate::resource_server::{PeerCertificate, ResourceServer};
+use crate::tls::ClientVerifier;
+use crate::{api, introspection, metadata, token_endpoint};
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use rustls::pki_types::CertificateDer;
-
-use crate::certs::certificate_thumbprint;
-use crate::config::EmulatorConfig;
-use crate::jwt::SigningKeys;
-use crate::{api, token_endpoint};
 
 /// The path of the token endpoint.
 pub const TOKEN_PATH: &str = "/oauth/token";
+
+/// The path of the JWKS: the public keys that verify the access tokens.
+pub const JWKS_PATH: &str = "/oauth/jwks";
+
+/// The path of the introspection endpoint (RFC 7662).
+pub const INTROSPECTION_PATH: &str = "/oauth/introspect";
 
 /// What the handlers share: configuration, signing keys and the counters tests read.
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub(crate) config: EmulatorConfig,
-    pub(crate) keys: SigningKeys,
+    pub(crate) keys: Arc<SigningKeys>,
+    pub(crate) resource_server: ResourceServer,
+    /// `https://localhost:PORT`, for the URLs of the metadata.
+    pub(crate) base_url: String,
+    /// The handshake's client certificate verifier, also for certificates from a proxy.
+    pub(crate) verifier: Arc<ClientVerifier>,
+    pub(crate) faults: Arc<Faults>,
+    records: Mutex<Vec<Record>>,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
     token_delay: Mutex<Duration>,
 }
 
 impl AppState {
-    pub(crate) fn new(config: EmulatorConfig, keys: SigningKeys) -> AppState {
+    pub(crate) fn new(
+        config: EmulatorConfig,
+        keys: SigningKeys,
+        base_url: String,
+        verifier: Arc<ClientVerifier>,
+    ) -> AppState {
+        let keys = Arc::new(keys);
+        let profile = config.profile();
+        let faults = Arc::new(Faults::new(config.faults().clone()));
+        let clock = faults.clone();
+        let resource_server =
+            ResourceServer::new(profile.issuer(), profile.api_audience(), keys.clone())
+                .with_realm(api::REALM)
+                .allow_unbound_tokens()
+                .with_clock(move || shifted(system_time(), clock.clock_offset()));
+
         AppState {
             config,
             keys,
+            resource_server,
+            base_url,
+            verifier,
+            faults,
+            records: Mutex::new(Vec::new()),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
             token_delay: Mutex::new(Duration::ZERO),
         }
+    }
+
+    pub(crate) fn records(&self) -> std::sync::MutexGuard<'_, Vec<Record>> {
+        self.records
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The emulator's clock, in Unix seconds, with the fault injection's offset.
+    pub(crate) fn now(&self) -> u64 {
+        shifted(system_time(), self.faults.clock_offset())
     }
 
     pub(crate) fn count_token_request(&self) {
@@ -70,52 +116,31 @@ impl AppState {
     }
 }
 
-/// The client certificate chain that the TLS layer verified on the request's connection,
-/// leaf first. Requests on a connection without a client certificate carry none.
-#[derive(Clone, Debug)]
-pub(crate) struct ClientCertificate {
-    chain: Arc<[CertificateDer<'static>]>,
-    thumbprint: Arc<str>,
-}
-
-impl ClientCertificate {
-    /// None when the chain is empty.
-    pub(crate) fn from_chain(chain: &[CertificateDer<'_>]) -> Option<ClientCertificate> {
-        let leaf = chain.first()?;
-        let thumbprint = certificate_thumbprint(leaf);
-
-        Some(ClientCertificate {
-            chain: chain.iter().map(|der| der.clone().into_owned()).collect(),
-            thumbprint: thumbprint.into(),
-        })
-    }
-
-    pub(crate) fn leaf(&self) -> &CertificateDer<'static> {
-        &self.chain[0]
-    }
-
-    pub(crate) fn thumbprint(&self) -> &str {
-        &self.thumbprint
-    }
-}
+/// The client certificate of the request's connection.
+pub(crate) type ClientCertificate = PeerCertificate;
 
 /// The start of a thumbprint, enough to tell certificates apart in a log.
 pub(crate) fn thumbprint_prefix(certificate: Option<&ClientCertificate>) -> &str {
     certificate
-        .map(|certificate| {
-            let thumbprint = certificate.thumbprint();
-            &thumbprint[..thumbprint.len().min(8)]
-        })
+        .map(PeerCertificate::thumbprint_prefix)
         .unwrap_or("-")
 }
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let token_route = post(token_endpoint::token).layer(axum::middleware::map_response(no_store));
+    let no_store = axum::middleware::map_response(no_store);
+    let token_route = post(token_endpoint::token).layer(no_store.clone());
+    let introspection_route = post(introspection::introspect).layer(no_store);
 
     Router::new()
         .route(TOKEN_PATH, token_route)
-        .route(api::WHOAMI_PATH, get(api::whoami))
-        .route(api::ECHO_PATH, post(api::echo))
+        .route(INTROSPECTION_PATH, introspection_route)
+        .route(JWKS_PATH, get(metadata::jwks))
+        .route(metadata::METADATA_PATH, get(metadata::metadata))
+        .merge(api::routes(&state))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .with_state(state)
 }
 

@@ -214,12 +214,12 @@ impl DevCerts {
         &self.server
     }
 
-    /// The development client's identity, subject `CN=reged-dev-client, O=RegEd Emulator`.
+    /// The development client's identity, subject `CN=reged-dev-client,O=RegEd Emulator`.
     pub fn client(&self) -> &PemIdentity {
         &self.client
     }
 
-    /// The second client's identity, subject `CN=reged-other-client, O=RegEd Emulator`.
+    /// The second client's identity, subject `CN=reged-other-client,O=RegEd Emulator`.
     pub fn other_client(&self) -> &PemIdentity {
         &self.other_client
     }
@@ -295,9 +295,10 @@ fn leaf_defaults(params: &mut CertificateParams) {
 }
 
 fn distinguished_name(common_name: &str) -> DistinguishedName {
+    // Certificate order, least specific first: RFC 4514 prints it CN=...,O=....
     let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, common_name);
     name.push(DnType::OrganizationName, DEV_ORGANIZATION);
+    name.push(DnType::CommonName, common_name);
     name
 }
 
@@ -380,11 +381,11 @@ mod tests {
 
         assert_eq!(
             certs.client().subject().to_string(),
-            "CN=reged-dev-client, O=RegEd Emulator"
+            "CN=reged-dev-client,O=RegEd Emulator"
         );
         assert_eq!(
             certs.other_client().subject().to_string(),
-            "CN=reged-other-client, O=RegEd Emulator"
+            "CN=reged-other-client,O=RegEd Emulator"
         );
     }
 

@@ -1,10 +1,16 @@
 //! What the emulator is configured with: the profile it imitates and the clients it knows.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
+
+use crate::admin::AdminSettings;
 use crate::certs::DevCerts;
+use crate::client_registration::ClientRegistration;
+use crate::faults::FaultSettings;
 use crate::subject::SubjectName;
 
 /// The client id of the development client, whose certificate is [`DevCerts::client`].
@@ -84,75 +90,16 @@ impl FromStr for Profile {
 #[error("unknown profile {0:?}: expected uat or prod")]
 pub struct UnknownProfile(String);
 
-/// A client the token endpoint knows: its id, the subject its certificate must carry
-/// (RFC 8705 `tls_client_auth`), and what it may ask for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientRegistration {
-    client_id: String,
-    subject: SubjectName,
-    scopes: Vec<String>,
-    audiences: Vec<String>,
-}
-
-impl ClientRegistration {
-    /// Registers `client_id` for certificates whose subject is `subject`, with no scopes and
-    /// no audiences yet.
-    pub fn new(client_id: impl Into<String>, subject: SubjectName) -> ClientRegistration {
-        ClientRegistration {
-            client_id: client_id.into(),
-            subject,
-            scopes: Vec::new(),
-            audiences: Vec::new(),
-        }
-    }
-
-    /// Sets the scopes the client may ask for.
-    pub fn with_scopes<I, S>(mut self, scopes: I) -> ClientRegistration
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Sets the audiences the client may ask tokens for.
-    pub fn with_audiences<I, S>(mut self, audiences: I) -> ClientRegistration
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.audiences = audiences.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// The client id.
-    pub fn client_id(&self) -> &str {
-        &self.client_id
-    }
-
-    /// The subject the client's certificate must carry.
-    pub fn subject(&self) -> &SubjectName {
-        &self.subject
-    }
-
-    /// The scopes the client may ask for.
-    pub fn scopes(&self) -> &[String] {
-        &self.scopes
-    }
-
-    /// The audiences the client may ask tokens for.
-    pub fn audiences(&self) -> &[String] {
-        &self.audiences
-    }
-}
-
 /// The emulator's configuration: a profile and the registered clients.
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
     profile: Profile,
     clients: Vec<ClientRegistration>,
     token_lifetime: Duration,
+    trusted_cas: Vec<CertificateDer<'static>>,
+    trusted_proxies: Vec<IpAddr>,
+    faults: FaultSettings,
+    admin: Option<AdminSettings>,
 }
 
 impl EmulatorConfig {
@@ -162,6 +109,10 @@ impl EmulatorConfig {
             profile,
             clients: Vec::new(),
             token_lifetime: profile.token_lifetime(),
+            trusted_cas: Vec::new(),
+            trusted_proxies: Vec::new(),
+            faults: FaultSettings::default(),
+            admin: None,
         }
     }
 
@@ -193,6 +144,52 @@ impl EmulatorConfig {
     pub fn with_token_lifetime(mut self, lifetime: Duration) -> EmulatorConfig {
         self.token_lifetime = lifetime.max(Duration::from_secs(1));
         self
+    }
+
+    /// Trusts `ca` for client certificates too, beside the development CA.
+    pub fn with_trusted_ca(mut self, ca: CertificateDer<'static>) -> EmulatorConfig {
+        self.trusted_cas.push(ca);
+        self
+    }
+
+    /// The CAs trusted for client certificates beside the development CA.
+    pub fn trusted_cas(&self) -> &[CertificateDer<'static>] {
+        &self.trusted_cas
+    }
+
+    /// Takes the client certificate from the `Client-Cert` (RFC 9440) or `X-SSL-Client-Cert`
+    /// (nginx) header of requests that come from `proxy`; from anyone else those headers are
+    /// dropped.
+    pub fn with_trusted_proxy(mut self, proxy: IpAddr) -> EmulatorConfig {
+        self.trusted_proxies.push(proxy);
+        self
+    }
+
+    /// The proxies allowed to forward client certificates.
+    pub fn trusted_proxies(&self) -> &[IpAddr] {
+        &self.trusted_proxies
+    }
+
+    /// Starts with these faults in force; see [`FaultSettings`].
+    pub fn with_faults(mut self, faults: FaultSettings) -> EmulatorConfig {
+        self.faults = faults;
+        self
+    }
+
+    /// Serves the admin endpoint (see [`admin`](crate::admin)) on a loopback address.
+    pub fn with_admin(mut self, admin: AdminSettings) -> EmulatorConfig {
+        self.admin = Some(admin);
+        self
+    }
+
+    /// The admin endpoint's settings, when it is asked for.
+    pub fn admin(&self) -> Option<&AdminSettings> {
+        self.admin.as_ref()
+    }
+
+    /// The faults in force at start.
+    pub fn faults(&self) -> &FaultSettings {
+        &self.faults
     }
 
     /// The profile.
@@ -249,8 +246,8 @@ mod tests {
         let client = config.client(DEV_CLIENT_ID).unwrap();
         assert_eq!(client.scopes(), ["read", "write"]);
         assert_eq!(client.audiences(), ["https://api.reged.com"]);
-        assert_eq!(client.subject(), certs.client().subject());
+        assert_eq!(client.subject(), Some(certs.client().subject()));
         let other = config.client(OTHER_CLIENT_ID).unwrap();
-        assert_eq!(other.subject(), certs.other_client().subject());
+        assert_eq!(other.subject(), Some(certs.other_client().subject()));
     }
 }

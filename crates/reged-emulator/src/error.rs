@@ -57,6 +57,14 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
 
+    /// The system's secure random generator failed.
+    #[error("the system's random number generator failed")]
+    Random,
+
+    /// The admin endpoint was asked to listen beyond loopback.
+    #[error("the admin endpoint listens on loopback only, not {0}: use 127.0.0.1 or ::1")]
+    AdminNotLoopback(SocketAddr),
+
     /// A file of the state directory could not be read.
     #[error("could not read {}", path.display())]
     ReadFile {
@@ -75,6 +83,15 @@ pub enum EmulatorError {
         /// What the operating system reported.
         #[source]
         source: std::io::Error,
+    },
+
+    /// A clients file is not usable.
+    #[error("{}: {problem}", path.display())]
+    ClientsFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the client and the field.
+        problem: String,
     },
 
     /// A file of the state directory exists but its content is not usable.

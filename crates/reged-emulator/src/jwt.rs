@@ -3,15 +3,16 @@
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 use crate::certs::certificate_thumbprint;
 use crate::error::EmulatorError;
+use crate::resource_server::{KeySource, VerificationKey};
 
 const TOKEN_TYPE: &str = "at+jwt";
 
@@ -26,7 +27,8 @@ pub(crate) struct AccessTokenClaims {
     pub(crate) jti: String,
     pub(crate) client_id: String,
     pub(crate) scope: String,
-    pub(crate) cnf: Confirmation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cnf: Option<Confirmation>,
 }
 
 /// The certificate the token is bound to.
@@ -37,18 +39,17 @@ pub(crate) struct Confirmation {
 }
 
 impl AccessTokenClaims {
-    /// Claims for a token issued now to `client_id`, bound to the certificate whose
-    /// thumbprint is given.
+    /// Claims for a token issued at `now` (Unix seconds) to `client_id`, bound to the
+    /// certificate whose thumbprint is given, if any.
     pub(crate) fn new(
         issuer: &str,
         audience: &str,
         client_id: &str,
         scope: String,
-        thumbprint: &str,
+        thumbprint: Option<&str>,
         lifetime: Duration,
+        now: u64,
     ) -> AccessTokenClaims {
-        let now = unix_time();
-
         AccessTokenClaims {
             iss: issuer.to_owned(),
             sub: client_id.to_owned(),
@@ -58,65 +59,55 @@ impl AccessTokenClaims {
             jti: uuid::Uuid::new_v4().to_string(),
             client_id: client_id.to_owned(),
             scope,
-            cnf: Confirmation {
+            cnf: thumbprint.map(|thumbprint| Confirmation {
                 x5t_s256: thumbprint.to_owned(),
-            },
+            }),
         }
     }
 }
 
-/// Why an access token is refused; the text goes to the caller as `error_description`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum TokenRejection {
-    #[error("the access token is not a JWT")]
-    Malformed,
-    #[error("the access token is not of type at+jwt")]
-    WrongType,
-    #[error("the access token is not signed with ES256")]
-    WrongAlgorithm,
-    #[error("the access token was signed with a key this server no longer uses; get a new one")]
-    UnknownKey,
-    #[error("the access token signature is not valid")]
-    BadSignature,
-    #[error("the access token has expired; get a new one")]
-    Expired,
-    #[error("the access token is not meant for this API (audience {0})")]
-    WrongAudience(String),
-    #[error("the access token was not issued by this server")]
-    WrongIssuer,
-    #[error("the access token lacks a claim this API needs or has one of the wrong type")]
-    BadClaims,
-    #[error("the access token is bound to a client certificate and the request presented none")]
-    NoCertificate,
-    #[error("the access token is bound to another client certificate than the one presented")]
-    WrongCertificate,
+/// The keys tokens are signed with: the current one, and those rotated out but still
+/// published until their overlap ends, so that tokens they signed stay valid meanwhile.
+pub(crate) struct SigningKeys {
+    ring: RwLock<KeyRing>,
 }
 
-/// The key tokens are signed with now; rotating it makes every earlier token invalid.
-pub(crate) struct SigningKeys {
-    current: RwLock<Arc<SigningKey>>,
+struct KeyRing {
+    current: Arc<SigningKey>,
+    /// Earlier keys with the instant they stop being published.
+    retiring: Vec<(Arc<SigningKey>, Instant)>,
 }
 
 struct SigningKey {
     kid: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    verification: Arc<VerificationKey>,
+    jwk: Jwk,
 }
 
 impl SigningKeys {
     pub(crate) fn generate() -> Result<SigningKeys, EmulatorError> {
         Ok(SigningKeys {
-            current: RwLock::new(Arc::new(SigningKey::generate()?)),
+            ring: RwLock::new(KeyRing {
+                current: Arc::new(SigningKey::generate()?),
+                retiring: Vec::new(),
+            }),
         })
     }
 
-    /// Replaces the signing key with a new one.
-    pub(crate) fn rotate(&self) -> Result<(), EmulatorError> {
+    /// Signs with a new key from now on; the previous one stays published (in the JWKS, and
+    /// for verification) for `overlap`, then goes. A zero overlap drops it at once.
+    pub(crate) fn rotate(&self, overlap: Duration) -> Result<(), EmulatorError> {
         let key = Arc::new(SigningKey::generate()?);
-        *self
-            .current
+        let mut ring = self
+            .ring
             .write()
-            .unwrap_or_else(|poison| poison.into_inner()) = key;
+            .unwrap_or_else(|poison| poison.into_inner());
+
+        let previous = std::mem::replace(&mut ring.current, key);
+        if !overlap.is_zero() {
+            ring.retiring.push((previous, Instant::now() + overlap));
+        }
         Ok(())
     }
 
@@ -126,10 +117,36 @@ impl SigningKeys {
     }
 
     fn current(&self) -> Arc<SigningKey> {
-        self.current
+        self.ring
             .read()
             .unwrap_or_else(|poison| poison.into_inner())
+            .current
             .clone()
+    }
+
+    /// The published keys: the current one, then those still in their overlap.
+    fn published(&self) -> Vec<Arc<SigningKey>> {
+        let now = Instant::now();
+        let ring = self
+            .ring
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner());
+
+        std::iter::once(ring.current.clone())
+            .chain(
+                ring.retiring
+                    .iter()
+                    .filter(|(_, until)| *until > now)
+                    .map(|(key, _)| key.clone()),
+            )
+            .collect()
+    }
+
+    /// The JWKS (RFC 7517) of the published keys.
+    pub(crate) fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.published().iter().map(|key| key.jwk.clone()).collect(),
+        }
     }
 
     pub(crate) fn issue(&self, claims: &AccessTokenClaims) -> Result<String, EmulatorError> {
@@ -141,49 +158,23 @@ impl SigningKeys {
         jsonwebtoken::encode(&header, claims, &key.encoding)
             .map_err(|error| EmulatorError::SigningKey(Box::new(error)))
     }
+}
 
-    /// Checks the type, algorithm, key, signature, expiry, issuer and audience of a token.
-    /// The certificate binding is checked apart, by [`check_binding`].
-    pub(crate) fn verify(
-        &self,
-        token: &str,
-        issuer: &str,
-        audience: &str,
-    ) -> Result<AccessTokenClaims, TokenRejection> {
-        let key = self.current();
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
-        let typ = header.typ.as_deref().unwrap_or_default();
-        if !typ.eq_ignore_ascii_case(TOKEN_TYPE) && !typ.eq_ignore_ascii_case("application/at+jwt")
-        {
-            return Err(TokenRejection::WrongType);
+impl KeySource for SigningKeys {
+    fn key(&self, kid: &str) -> Option<Arc<VerificationKey>> {
+        let now = Instant::now();
+        let ring = self
+            .ring
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner());
+
+        if ring.current.kid == kid {
+            return Some(ring.current.verification.clone());
         }
-        if header.alg != Algorithm::ES256 {
-            return Err(TokenRejection::WrongAlgorithm);
-        }
-        if header.kid.as_deref() != Some(key.kid.as_str()) {
-            return Err(TokenRejection::UnknownKey);
-        }
-
-        let mut validation = Validation::new(Algorithm::ES256);
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-
-        let data = jsonwebtoken::decode::<AccessTokenClaims>(token, &key.decoding, &validation)
-            .map_err(|error| match error.kind() {
-                ErrorKind::InvalidSignature => TokenRejection::BadSignature,
-                ErrorKind::InvalidAlgorithm => TokenRejection::WrongAlgorithm,
-                ErrorKind::ExpiredSignature => TokenRejection::Expired,
-                ErrorKind::InvalidAudience => TokenRejection::WrongAudience(audience.to_owned()),
-                ErrorKind::InvalidIssuer => TokenRejection::WrongIssuer,
-                ErrorKind::MissingRequiredClaim(_) | ErrorKind::Json(_) => {
-                    TokenRejection::BadClaims
-                }
-                _ => TokenRejection::Malformed,
-            })?;
-
-        Ok(data.claims)
+        ring.retiring
+            .iter()
+            .find(|(key, until)| key.kid == kid && *until > now)
+            .map(|(key, _)| key.verification.clone())
     }
 }
 
@@ -213,161 +204,97 @@ impl SigningKey {
             certificate_thumbprint(&rcgen::PublicKeyData::subject_public_key_info(&key_pair));
         kid.truncate(16);
 
+        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).map_err(boxed)?;
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let verification = Arc::new(VerificationKey::from_parts(
+            kid.clone(),
+            Algorithm::ES256,
+            decoding,
+        ));
+
         Ok(SigningKey {
             kid,
             encoding,
-            decoding,
+            verification,
+            jwk,
         })
     }
-}
-
-/// The token is bound to the certificate presented on this connection.
-pub(crate) fn check_binding(
-    claims: &AccessTokenClaims,
-    presented_thumbprint: Option<&str>,
-) -> Result<(), TokenRejection> {
-    match presented_thumbprint {
-        None => Err(TokenRejection::NoCertificate),
-        Some(thumbprint) if thumbprint == claims.cnf.x5t_s256 => Ok(()),
-        Some(_) => Err(TokenRejection::WrongCertificate),
-    }
-}
-
-fn unix_time() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ISSUER: &str = "https://issuer/";
-    const AUDIENCE: &str = "https://api";
-
-    fn claims(lifetime: Duration) -> AccessTokenClaims {
-        AccessTokenClaims::new(ISSUER, AUDIENCE, "c", "read".into(), "thumb", lifetime)
-    }
-
-    fn header_of(token: &str) -> serde_json::Value {
-        use base64::Engine;
-        let encoded = token.split('.').next().unwrap();
-        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(encoded)
-            .unwrap();
-        serde_json::from_slice(&decoded).unwrap()
-    }
-
-    #[test]
-    fn issued_token_verifies_and_has_the_rfc_9068_header() {
-        let keys = SigningKeys::generate().unwrap();
-        let token = keys.issue(&claims(Duration::from_secs(60))).unwrap();
-
-        let verified = keys.verify(&token, ISSUER, AUDIENCE).unwrap();
-
-        assert_eq!(verified.cnf.x5t_s256, "thumb");
-        let header = header_of(&token);
-        assert_eq!(header["typ"], "at+jwt");
-        assert_eq!(header["alg"], "ES256");
-        assert_eq!(header["kid"], keys.current_kid().as_str());
-    }
-
-    #[test]
-    fn token_from_before_a_rotation_is_refused() {
-        let keys = SigningKeys::generate().unwrap();
-        let token = keys.issue(&claims(Duration::from_secs(60))).unwrap();
-
-        keys.rotate().unwrap();
-
-        assert_eq!(
-            keys.verify(&token, ISSUER, AUDIENCE),
-            Err(TokenRejection::UnknownKey)
-        );
-    }
-
-    #[test]
-    fn expired_token_is_refused() {
-        let keys = SigningKeys::generate().unwrap();
-        let mut expired = claims(Duration::from_secs(60));
-        expired.exp = expired.iat - 1;
-        let token = keys.issue(&expired).unwrap();
-
-        assert_eq!(
-            keys.verify(&token, ISSUER, AUDIENCE),
-            Err(TokenRejection::Expired)
-        );
-    }
-
-    #[test]
-    fn token_for_another_audience_is_refused() {
-        let keys = SigningKeys::generate().unwrap();
-        let token = keys.issue(&claims(Duration::from_secs(60))).unwrap();
-
-        assert_eq!(
-            keys.verify(&token, ISSUER, "https://other"),
-            Err(TokenRejection::WrongAudience("https://other".into()))
-        );
-    }
-
-    #[test]
-    fn token_with_a_forged_signature_is_refused() {
-        let keys = SigningKeys::generate().unwrap();
-        let other = SigningKeys::generate().unwrap();
-        let token = keys.issue(&claims(Duration::from_secs(60))).unwrap();
-        let forged = other.issue(&claims(Duration::from_secs(60))).unwrap();
-        let (head, _) = token.rsplit_once('.').unwrap();
-        let (_, forged_signature) = forged.rsplit_once('.').unwrap();
-
-        assert_eq!(
-            keys.verify(&format!("{head}.{forged_signature}"), ISSUER, AUDIENCE),
-            Err(TokenRejection::BadSignature)
-        );
-    }
-
-    #[test]
-    fn hs256_token_is_refused() {
-        let keys = SigningKeys::generate().unwrap();
-        let mut header = Header::new(Algorithm::HS256);
-        header.typ = Some(TOKEN_TYPE.into());
-        header.kid = Some(keys.current_kid());
-        let token = jsonwebtoken::encode(
-            &header,
-            &claims(Duration::from_secs(60)),
-            &EncodingKey::from_secret(b"guess"),
+    fn claims() -> AccessTokenClaims {
+        AccessTokenClaims::new(
+            "i",
+            "a",
+            "c",
+            "read".into(),
+            Some("thumb"),
+            Duration::from_secs(60),
+            0,
         )
-        .unwrap();
-
-        assert_eq!(
-            keys.verify(&token, ISSUER, AUDIENCE),
-            Err(TokenRejection::WrongAlgorithm)
-        );
     }
 
     #[test]
-    fn garbage_is_malformed() {
+    fn jwks_publishes_the_previous_key_during_the_overlap_only() {
         let keys = SigningKeys::generate().unwrap();
+        let first = keys.current_kid();
 
+        keys.rotate(Duration::from_secs(60)).unwrap();
+        let during: Vec<_> = keys
+            .jwks()
+            .keys
+            .into_iter()
+            .map(|k| k.common.key_id)
+            .collect();
+        keys.rotate(Duration::ZERO).unwrap();
+        let after: Vec<_> = keys
+            .jwks()
+            .keys
+            .into_iter()
+            .map(|k| k.common.key_id)
+            .collect();
+
+        assert_eq!(during.len(), 2);
+        assert!(during.contains(&Some(first.clone())));
+        assert!(
+            keys.key(&first).is_some(),
+            "first key is still in its overlap"
+        );
         assert_eq!(
-            keys.verify("not.a.token", ISSUER, AUDIENCE),
-            Err(TokenRejection::Malformed)
+            after.len(),
+            2,
+            "the second key is dropped at once, the first is not"
         );
     }
 
     #[test]
-    fn binding_needs_the_same_thumbprint() {
-        let claims = claims(Duration::from_secs(60));
+    fn rotation_without_overlap_forgets_the_key() {
+        let keys = SigningKeys::generate().unwrap();
+        let first = keys.current_kid();
 
-        assert_eq!(check_binding(&claims, Some("thumb")), Ok(()));
-        assert_eq!(
-            check_binding(&claims, Some("other")),
-            Err(TokenRejection::WrongCertificate)
-        );
-        assert_eq!(
-            check_binding(&claims, None),
-            Err(TokenRejection::NoCertificate)
-        );
+        keys.rotate(Duration::ZERO).unwrap();
+
+        assert!(keys.key(&first).is_none());
+        assert_eq!(keys.jwks().keys.len(), 1);
+    }
+
+    #[test]
+    fn jwks_holds_public_keys_only() {
+        let keys = SigningKeys::generate().unwrap();
+        keys.issue(&claims()).unwrap();
+
+        let json = serde_json::to_value(keys.jwks()).unwrap();
+
+        let key = &json["keys"][0];
+        assert_eq!(key["kty"], "EC");
+        assert_eq!(key["crv"], "P-256");
+        assert_eq!(key["alg"], "ES256");
+        assert_eq!(key["use"], "sig");
+        assert!(key.get("d").is_none(), "no private part: {key}");
     }
 
     #[test]

@@ -53,27 +53,52 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 mod api;
 mod app;
 mod certs;
+mod client_registration;
+mod clients_file;
 mod config;
 mod error;
+pub mod faults;
+mod introspection;
 mod jwt;
+mod metadata;
 mod oauth_error;
+pub mod proxy_header;
+pub mod resource_server;
 mod server;
 mod state_dir;
 mod subject;
+mod tls;
 mod token_endpoint;
 mod token_request;
 
-pub use api::{ECHO_PATH, REALM, WHOAMI_PATH};
-pub use app::TOKEN_PATH;
+pub use api::{
+    ECHO_PATH, READ_SCOPE, REALM, RECORDS_PATH, SLOW_PATH, STREAM_PATH, WHOAMI_PATH, WRITE_SCOPE,
+};
+pub use app::{INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH};
 pub use certs::{DevCerts, PemIdentity, certificate_thumbprint};
+pub use client_registration::{CertificateName, ClientAuthentication, ClientRegistration};
+pub use clients_file::{ConfigFile, read_clients_file, read_config_file};
 pub use config::{
-    ClientRegistration, DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile,
-    UnknownProfile,
+    DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile, UnknownProfile,
 };
 pub use error::EmulatorError;
+pub use faults::{FaultSettings, FaultTarget};
+pub use metadata::METADATA_PATH;
 pub use server::{Emulator, RunningEmulator};
 pub use state_dir::StateDir;
-pub use subject::SubjectName;
+pub use subject::{DnParseError, SubjectName};
+
+/// Entry points for the fuzz targets in `fuzz/`, for parsers that are not public otherwise.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a token request as the token endpoint does; any input must give an answer,
+    /// never a panic.
+    pub fn token_request(content_type: &[u8], has_authorization: bool, body: &[u8]) -> bool {
+        crate::token_request::parse_token_request(Some(content_type), has_authorization, body)
+            .is_ok()
+    }
+}

@@ -12,6 +12,7 @@ use serde::Serialize;
 pub(crate) enum ErrorCode {
     InvalidRequest,
     InvalidClient,
+    UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
     /// RFC 8707's code for a resource the client may not have a token for; RegEd's parameter
@@ -25,6 +26,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",

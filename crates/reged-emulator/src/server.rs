@@ -11,19 +11,21 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use rustls::RootCertStore;
-use rustls::server::WebPkiClientVerifier;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
+use crate::admin::{self, AdminSettings};
 use crate::app::{self, AppState, ClientCertificate, TOKEN_PATH};
 use crate::certs::DevCerts;
 use crate::config::{EmulatorConfig, Profile};
 use crate::error::EmulatorError;
+use crate::faults::{FaultSettings, InvalidFaults};
 use crate::jwt::SigningKeys;
+use crate::proxy_header;
+use crate::tls::{self, ClientVerifier};
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,9 +50,9 @@ impl Emulator {
         certs: &DevCerts,
         listen: SocketAddr,
     ) -> Result<RunningEmulator, EmulatorError> {
-        let acceptor = TlsAcceptor::from(Arc::new(tls_config(certs)?));
-        let state = Arc::new(AppState::new(config, SigningKeys::generate()?));
-        let router = app::router(state.clone());
+        let verifier = Arc::new(ClientVerifier::new(certs, &config)?);
+        let config_admin = config.admin().cloned();
+        let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(certs, verifier.clone())?));
 
         let listener = TcpListener::bind(listen)
             .await
@@ -68,8 +70,24 @@ impl Emulator {
             tracing::warn!(%local_addr, "the emulator listens beyond loopback");
         }
 
+        let base_url = base_url(local_addr);
+        let keys = SigningKeys::generate()?;
+        let state = Arc::new(AppState::new(config, keys, base_url, verifier));
+        let router = app::router(state.clone());
+
+        let admin = match config_admin {
+            Some(admin) => Some(start_admin(admin, state.clone()).await?),
+            None => None,
+        };
+
         let (shutdown, shutdown_signal) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, acceptor, router, shutdown_signal));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            acceptor,
+            router,
+            state.clone(),
+            shutdown_signal,
+        ));
         tracing::info!(
             %local_addr,
             profile = %state.config.profile(),
@@ -79,6 +97,7 @@ impl Emulator {
 
         Ok(RunningEmulator {
             local_addr,
+            admin,
             state,
             shutdown: Some(shutdown),
             task: Some(task),
@@ -93,6 +112,7 @@ impl Emulator {
 #[derive(Debug)]
 pub struct RunningEmulator {
     local_addr: SocketAddr,
+    admin: Option<(SocketAddr, JoinHandle<()>)>,
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -106,13 +126,7 @@ impl RunningEmulator {
 
     /// `https://localhost:PORT` (the host is the listening IP when it is not loopback).
     pub fn base_url(&self) -> String {
-        let ip = self.local_addr.ip();
-        let port = self.local_addr.port();
-        match ip {
-            _ if ip.is_loopback() => format!("https://localhost:{port}"),
-            std::net::IpAddr::V6(ip) => format!("https://[{ip}]:{port}"),
-            std::net::IpAddr::V4(ip) => format!("https://{ip}:{port}"),
-        }
+        self.state.base_url.clone()
     }
 
     /// The URL of `path` on this server; `path` starts with `/`.
@@ -156,23 +170,74 @@ impl RunningEmulator {
         self.state.set_token_delay(delay);
     }
 
-    /// Signs tokens with a new key from now on; the API then refuses every token issued before
-    /// with `invalid_token`.
+    /// `http://127.0.0.1:PORT` of the admin endpoint, when it was asked for.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin
+            .as_ref()
+            .map(|(addr, _)| format!("http://{addr}"))
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> FaultSettings {
+        self.state.faults.get()
+    }
+
+    /// Puts `faults` in force from the next request on, if they are valid.
+    pub fn set_faults(&self, faults: FaultSettings) -> Result<(), InvalidFaults> {
+        self.state.faults.set(faults)?;
+        tracing::info!(faults = ?self.state.faults.get(), "faults changed");
+        Ok(())
+    }
+
+    /// Signs tokens with a new key from now on and drops the old one at once, as after a key
+    /// compromise: the API then refuses every token issued before with `invalid_token`. See
+    /// [`roll_signing_key`](RunningEmulator::roll_signing_key) for a planned rotation.
     ///
     /// # Panics
     ///
     /// If no P-256 key can be generated, which means the system's random number generator
     /// failed; [`Emulator::start`] reports the same failure as an error.
     pub fn rotate_signing_key(&self) {
-        if let Err(error) = self.state.keys.rotate() {
+        if let Err(error) = self.state.keys.rotate(Duration::ZERO) {
             panic!("could not rotate the signing key: {error}");
         }
         tracing::info!(kid = %self.state.keys.current_kid(), "signing key rotated");
     }
 
+    /// Signs tokens with a new key from now on, and keeps publishing the old one (in the JWKS,
+    /// and for the API) for `overlap`, so that tokens it signed stay valid meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// As [`rotate_signing_key`](RunningEmulator::rotate_signing_key).
+    pub fn roll_signing_key(&self, overlap: Duration) {
+        if let Err(error) = self.state.keys.rotate(overlap) {
+            panic!("could not rotate the signing key: {error}");
+        }
+        tracing::info!(
+            kid = %self.state.keys.current_kid(),
+            overlap_s = overlap.as_secs(),
+            "signing key rolled"
+        );
+    }
+
+    /// The key ids the JWKS publishes now, the current key first.
+    pub fn published_kids(&self) -> Vec<String> {
+        self.state
+            .keys
+            .jwks()
+            .keys
+            .into_iter()
+            .filter_map(|key| key.common.key_id)
+            .collect()
+    }
+
     /// Stops accepting connections, lets requests in flight finish (for five seconds at most)
     /// and returns when the server has stopped.
     pub async fn shutdown(mut self) {
+        if let Some((_, admin)) = self.admin.take() {
+            admin.abort();
+        }
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -184,43 +249,62 @@ impl RunningEmulator {
 
 impl Drop for RunningEmulator {
     fn drop(&mut self) {
+        if let Some((_, admin)) = self.admin.take() {
+            admin.abort();
+        }
         if let Some(task) = self.task.take() {
             task.abort();
         }
     }
 }
 
-fn tls_config(certs: &DevCerts) -> Result<rustls::ServerConfig, EmulatorError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+/// Serves the admin endpoint on a loopback address.
+async fn start_admin(
+    admin: AdminSettings,
+    state: Arc<AppState>,
+) -> Result<(SocketAddr, JoinHandle<()>), EmulatorError> {
+    let listen = admin.listen;
+    if !listen.ip().is_loopback() {
+        return Err(EmulatorError::AdminNotLoopback(listen));
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| EmulatorError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let router = admin::router(state, admin.token);
 
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(certs.ca_der().clone())
-        .map_err(EmulatorError::invalid_pem("development CA certificate"))?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .allow_unauthenticated()
-        .build()
-        .map_err(EmulatorError::ClientVerifier)?;
+    let task = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::warn!(%error, "the admin endpoint stopped");
+        }
+    });
+    tracing::info!(%addr, "admin endpoint listening");
+    Ok((addr, task))
+}
 
-    let server = certs.server();
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(EmulatorError::Tls)?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            vec![server.certificate_der().clone()],
-            server.private_key_der()?,
-        )
-        .map_err(EmulatorError::Tls)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-
-    Ok(config)
+fn base_url(local_addr: SocketAddr) -> String {
+    let ip = local_addr.ip();
+    let port = local_addr.port();
+    match ip {
+        _ if ip.is_loopback() => format!("https://localhost:{port}"),
+        std::net::IpAddr::V6(ip) => format!("https://[{ip}]:{port}"),
+        std::net::IpAddr::V4(ip) => format!("https://{ip}:{port}"),
+    }
 }
 
 async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     router: Router,
+    state: Arc<AppState>,
     mut shutdown_signal: oneshot::Receiver<()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -237,6 +321,7 @@ async fn accept_loop(
                         remote,
                         acceptor.clone(),
                         router.clone(),
+                        state.clone(),
                         graceful.watcher(),
                     );
                     connections.spawn(connection);
@@ -270,6 +355,7 @@ async fn serve_connection(
     remote: SocketAddr,
     acceptor: TlsAcceptor,
     router: Router,
+    state: Arc<AppState>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
@@ -295,9 +381,16 @@ async fn serve_connection(
         "TLS connection"
     );
 
+    let from_proxy = proxy_header::is_trusted_proxy(state.config.trusted_proxies(), remote.ip());
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        if let Some(certificate) = &certificate {
-            request.extensions_mut().insert(certificate.clone());
+        let certificate = if from_proxy {
+            forwarded_certificate(&state, request.headers(), remote)
+        } else {
+            proxy_header::strip(request.headers_mut());
+            certificate.clone()
+        };
+        if let Some(certificate) = certificate {
+            request.extensions_mut().insert(certificate);
         }
         router.clone().call(request)
     });
@@ -307,5 +400,27 @@ async fn serve_connection(
 
     if let Err(error) = watcher.watch(connection).await {
         tracing::debug!(%remote, %error, "connection ended with an error");
+    }
+}
+
+/// The certificate a trusted proxy forwarded, if it is one the handshake would have taken.
+fn forwarded_certificate(
+    state: &AppState,
+    headers: &hyper::HeaderMap,
+    remote: SocketAddr,
+) -> Option<ClientCertificate> {
+    match proxy_header::forwarded_chain(headers) {
+        Ok(Some(chain)) if state.verifier.verify_chain(&chain) => {
+            ClientCertificate::from_chain(&chain)
+        }
+        Ok(Some(_)) => {
+            tracing::info!(%remote, "proxy forwarded a certificate that is not trusted");
+            None
+        }
+        Ok(None) => None,
+        Err(error) => {
+            tracing::info!(%remote, %error, "proxy forwarded an unreadable certificate");
+            None
+        }
     }
 }

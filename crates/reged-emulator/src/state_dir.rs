@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
 use serde::{Deserialize, Serialize};
 
+use zeroize::Zeroize;
+
+use crate::admin::AdminToken;
 use crate::certs::{DevCerts, PemIdentity};
-use crate::config::{
-    ClientRegistration, DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile,
-};
+use crate::client_registration::ClientRegistration;
+use crate::config::{DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile};
 use crate::error::EmulatorError;
 use crate::subject::SubjectName;
 
@@ -75,6 +77,8 @@ impl StateDir {
     pub const OTHER_CLIENT_KEY: &'static str = "other-client.key";
     /// The client registrations.
     pub const CLIENTS: &'static str = "clients.json";
+    /// The admin endpoint's URL and token of the running emulator (mode 0600).
+    pub const ADMIN: &'static str = "admin.json";
 
     /// Every file of a state directory.
     pub const FILES: [&'static str; 10] = [
@@ -137,6 +141,35 @@ impl StateDir {
             .iter()
             .cloned()
             .fold(EmulatorConfig::new(profile), EmulatorConfig::with_client)
+    }
+
+    /// Writes the admin endpoint's URL and token, readable by the owner only, for
+    /// `reged emulator faults`.
+    pub fn write_admin_file(&self, url: &str, token: &AdminToken) -> Result<(), EmulatorError> {
+        let path = self.path.join(StateDir::ADMIN);
+        let mut json = serde_json::json!({ "url": url, "token": token.expose() }).to_string();
+        let written = write_file(&path, json.as_bytes(), Access::OwnerOnly);
+        json.zeroize();
+        written
+    }
+
+    /// Reads the admin endpoint's URL and token that a running emulator wrote into `dir`.
+    pub fn read_admin_file(dir: impl AsRef<Path>) -> Result<(String, AdminToken), EmulatorError> {
+        #[derive(Deserialize)]
+        struct AdminFile {
+            url: String,
+            token: String,
+        }
+        let path = dir.as_ref().join(StateDir::ADMIN);
+        let mut text = read_string(&path)?;
+        let parsed: Result<AdminFile, _> = serde_json::from_str(&text);
+        text.zeroize();
+        let file = parsed.map_err(|error| EmulatorError::StateFile {
+            path: path.clone(),
+            problem: "it is not the admin file of a running emulator".to_owned(),
+            source: Some(Box::new(error)),
+        })?;
+        Ok((file.url, AdminToken::from_secret(file.token)))
     }
 
     fn create(path: PathBuf) -> Result<StateDir, EmulatorError> {

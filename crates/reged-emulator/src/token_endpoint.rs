@@ -14,7 +14,8 @@ use crate::app::{AppState, ClientCertificate, thumbprint_prefix};
 use crate::jwt::AccessTokenClaims;
 use crate::oauth_error::OAuthError;
 use crate::token_request::{
-    TokenRequest, authenticate_client, check_audience, check_scopes, parse_token_request,
+    TokenRequest, authenticate_client, check_audience, check_grant_type, check_scopes,
+    parse_token_request,
 };
 
 #[derive(Serialize)]
@@ -96,11 +97,8 @@ fn grant(
     certificate: Option<&ClientCertificate>,
 ) -> Result<Response, OAuthError> {
     let config = &state.config;
-    let client = authenticate_client(
-        config.clients(),
-        &request.client_id,
-        certificate.map(|certificate| certificate.leaf().as_ref()),
-    )?;
+    let client = authenticate_client(config.clients(), &request.client_id, certificate)?;
+    check_grant_type(client)?;
     check_scopes(client, &request.scopes)?;
     check_audience(client, &request.audience)?;
     let Some(certificate) = certificate else {
@@ -110,14 +108,19 @@ fn grant(
     };
 
     let scope = request.scopes.join(" ");
-    let lifetime = config.token_lifetime();
+    let lifetime = match state.faults.get().token_lifetime_s {
+        Some(seconds) => std::time::Duration::from_secs(seconds),
+        None => client.token_lifetime().unwrap_or(config.token_lifetime()),
+    };
+    let thumbprint = client.certificate_bound().then(|| certificate.thumbprint());
     let claims = AccessTokenClaims::new(
         config.profile().issuer(),
         &request.audience,
         client.client_id(),
         scope.clone(),
-        certificate.thumbprint(),
+        thumbprint,
         lifetime,
+        state.now(),
     );
     let access_token = state
         .keys

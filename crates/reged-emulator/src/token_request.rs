@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::ClientRegistration;
+use crate::client_registration::{CLIENT_CREDENTIALS, ClientRegistration};
 use crate::oauth_error::{ErrorCode, OAuthError, quote_for_description};
+use crate::resource_server::PeerCertificate;
+use crate::tls;
 
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
-const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// The parameters the token endpoint reads; each may appear once. Others are ignored, as
 /// RFC 6749 section 3.2 asks.
@@ -52,7 +53,7 @@ pub(crate) fn parse_token_request(
         ));
     }
 
-    let parameters = parse_form(body)?;
+    let parameters = parse_form(body, &KNOWN_PARAMETERS)?;
 
     if parameters.contains_key("client_secret") || parameters.contains_key("client_assertion") {
         return Err(OAuthError::invalid_request(
@@ -84,7 +85,7 @@ pub(crate) fn parse_token_request(
 }
 
 /// The media type must be the form's; parameters such as `charset` are allowed.
-fn is_form_content_type(content_type: Option<&[u8]>) -> bool {
+pub(crate) fn is_form_content_type(content_type: Option<&[u8]>) -> bool {
     let Some(content_type) = content_type.and_then(|value| std::str::from_utf8(value).ok()) else {
         return false;
     };
@@ -93,14 +94,19 @@ fn is_form_content_type(content_type: Option<&[u8]>) -> bool {
     media_type.eq_ignore_ascii_case(FORM_CONTENT_TYPE)
 }
 
-fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, OAuthError> {
+/// The parameters of a form that are in `known`, each once; empty values count as absent and
+/// unknown parameters are dropped (RFC 6749 section 3.1).
+pub(crate) fn parse_form(
+    body: &[u8],
+    known: &[&str],
+) -> Result<BTreeMap<String, String>, OAuthError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
         OAuthError::invalid_request("the request body is not application/x-www-form-urlencoded")
     })?;
 
     let mut parameters = BTreeMap::new();
     for (name, value) in pairs {
-        if value.is_empty() || !KNOWN_PARAMETERS.contains(&name.as_str()) {
+        if value.is_empty() || !known.contains(&name.as_str()) {
             continue;
         }
         if parameters.contains_key(&name) {
@@ -114,7 +120,7 @@ fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, OAuthError> {
     Ok(parameters)
 }
 
-fn required<'a>(
+pub(crate) fn required<'a>(
     parameters: &'a BTreeMap<String, String>,
     name: &str,
 ) -> Result<&'a str, OAuthError> {
@@ -154,12 +160,14 @@ fn parse_scopes(scope: &str) -> Result<Vec<String>, OAuthError> {
     Ok(scopes)
 }
 
-/// Finds the client and checks that the certificate it presented carries the registered
-/// subject. The caller learns only `invalid_client`; the log learns which check failed.
+/// Finds the client and checks that the certificate it presented is the registered one:
+/// the registered name for `tls_client_auth`, a chain to the client's own CAs when it has
+/// some, or one of the registered certificates for `self_signed_tls_client_auth`. The caller
+/// learns only `invalid_client`; the log learns which check failed.
 pub(crate) fn authenticate_client<'a>(
     clients: &'a [ClientRegistration],
     client_id: &str,
-    certificate_der: Option<&[u8]>,
+    certificate: Option<&PeerCertificate>,
 ) -> Result<&'a ClientRegistration, OAuthError> {
     let Some(client) = clients
         .iter()
@@ -169,19 +177,38 @@ pub(crate) fn authenticate_client<'a>(
             "no client is registered under this client_id",
         ));
     };
-    let Some(certificate_der) = certificate_der else {
+    let Some(certificate) = certificate else {
         return Err(OAuthError::invalid_client(
             "the request presented no client certificate",
         ));
     };
-    if !client.subject().matches_certificate(certificate_der) {
-        return Err(OAuthError::invalid_client(format!(
-            "the certificate subject is not the registered {}",
-            client.subject()
-        )));
+    client
+        .check_certificate(certificate.leaf())
+        .map_err(OAuthError::invalid_client)?;
+    if !client.trusted_cas().is_empty()
+        && !tls::chains_to(client.trusted_cas(), certificate.chain())
+    {
+        return Err(OAuthError::invalid_client(
+            "the certificate does not chain to the client's own CA",
+        ));
     }
 
     Ok(client)
+}
+
+/// The client may use the client credentials grant.
+pub(crate) fn check_grant_type(client: &ClientRegistration) -> Result<(), OAuthError> {
+    if client
+        .grant_types()
+        .iter()
+        .any(|grant| grant == CLIENT_CREDENTIALS)
+    {
+        return Ok(());
+    }
+    Err(OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        "the client may not use the client_credentials grant",
+    ))
 }
 
 /// Every scope asked for must be one the client may have.

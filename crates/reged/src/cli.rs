@@ -51,17 +51,14 @@ pub enum Command {
         #[arg(short = 'i', long)]
         include: bool,
     },
-    /// Run the local emulator of RegEd's authorization server and API.
+    /// Run the local emulator of RegEd's authorization server and API, or change a running
+    /// one's faults.
+    #[command(args_conflicts_with_subcommands = true)]
     Emulator {
-        /// The address to listen on; loopback by default.
-        #[arg(long, env = "REGED_EMULATOR_LISTEN", default_value = "127.0.0.1:8443")]
-        listen: SocketAddr,
-        /// Which RegEd environment to imitate: token lifetimes of 900 s (uat) or 3600 s (prod).
-        #[arg(long, value_enum, default_value = "uat")]
-        profile: Profile,
-        /// Where the development certificates and client registrations are kept.
-        #[arg(long, env = "REGED_EMULATOR_STATE")]
-        state_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        action: Option<EmulatorAction>,
+        #[command(flatten)]
+        run: EmulatorRunArgs,
     },
     /// Write development certificates (CA, server, client as PEM and PFX) into a directory.
     DevCerts {
@@ -118,6 +115,102 @@ pub struct CacheArgs {
     /// Read the cache encryption key from this environment variable.
     #[arg(long, value_name = "VAR", conflicts_with = "cache_key_file")]
     pub cache_key_env: Option<String>,
+}
+
+/// How to run the emulator.
+#[derive(Debug, Args)]
+pub struct EmulatorRunArgs {
+    /// The address to listen on; loopback by default.
+    #[arg(long, env = "REGED_EMULATOR_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Which RegEd environment to imitate: token lifetimes of 900 s (uat) or 3600 s (prod).
+    #[arg(long, value_enum, default_value = "uat")]
+    pub profile: Profile,
+    /// Where the development certificates and client registrations are kept.
+    #[arg(long, env = "REGED_EMULATOR_STATE")]
+    pub state_dir: Option<PathBuf>,
+    /// A TOML file of more clients (`[[clients]]`), `trusted_proxies` and `[faults]`.
+    #[arg(long, env = "REGED_EMULATOR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The loopback address of the admin endpoint that `reged emulator faults` talks to.
+    #[arg(long, env = "REGED_EMULATOR_ADMIN", default_value = "127.0.0.1:8444")]
+    pub admin_listen: SocketAddr,
+}
+
+/// What to do to a running emulator, through its admin endpoint.
+#[derive(Debug, Subcommand)]
+pub enum EmulatorAction {
+    /// Show, set or clear the faults of a running emulator.
+    Faults {
+        #[command(subcommand)]
+        action: FaultsAction,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Sign with a new key; the old one stays published for the overlap.
+    RotateKey {
+        /// Seconds the old key stays published and valid; 0 drops it at once.
+        #[arg(long, default_value_t = 0)]
+        overlap: u64,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+/// How to reach the admin endpoint of a running emulator.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The state directory of the running emulator, which holds its admin.json.
+    #[arg(long, env = "REGED_EMULATOR_STATE", global = true)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// What to do with the faults.
+#[derive(Debug, Subcommand)]
+pub enum FaultsAction {
+    /// Print the faults in force as JSON.
+    Show,
+    /// Change the faults given; the others keep their values.
+    Set(FaultArgs),
+    /// Back to no faults.
+    Clear,
+}
+
+/// The faults to change.
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    /// Which requests: all, token or api.
+    #[arg(long, value_enum)]
+    pub target: Option<FaultTargetArg>,
+    /// Milliseconds added before each answer.
+    #[arg(long)]
+    pub latency_ms: Option<u64>,
+    /// Share of requests (0 to 1) answered with the failure status.
+    #[arg(long)]
+    pub failure_rate: Option<f64>,
+    /// 500, 502 (HTML body), 503 or 429 (with Retry-After).
+    #[arg(long)]
+    pub failure_status: Option<u16>,
+    /// The Retry-After of 429 and 503 answers, seconds.
+    #[arg(long)]
+    pub retry_after: Option<u64>,
+    /// Share of requests (0 to 1) whose connection is closed mid-response.
+    #[arg(long)]
+    pub close_rate: Option<f64>,
+    /// Lifetime of every new token, seconds (e.g. 5, to watch refresh).
+    #[arg(long)]
+    pub token_lifetime: Option<u64>,
+    /// Shift of the emulator's clock, seconds; negative puts it behind.
+    #[arg(long, allow_negative_numbers = true)]
+    pub clock_offset: Option<i64>,
+}
+
+/// Which requests faults apply to.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FaultTargetArg {
+    All,
+    Token,
+    Api,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

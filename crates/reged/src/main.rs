@@ -54,11 +54,11 @@ async fn run(command: Command) -> Result<(), failure::Failure> {
             headers,
             include,
         } => commands::call::run(&client, &method, &path, data.as_deref(), &headers, include).await,
+        Command::Emulator { action: None, run } => commands::emulator::run(run).await,
         Command::Emulator {
-            listen,
-            profile,
-            state_dir,
-        } => commands::emulator::run(listen, profile, state_dir).await,
+            action: Some(action),
+            ..
+        } => commands::emulator_admin::run(action).await,
         Command::DevCerts { dir } => commands::dev_certs::run(&dir),
         Command::Demo => commands::demo::run().await,
         Command::Cache { action } => commands::cache::run(&action).await,

@@ -625,3 +625,137 @@ async fn unreachable_cache_warns_and_the_token_still_comes() {
     );
     assert_eq!(setup.emulator.token_requests(), 1);
 }
+
+/// An emulator with its admin endpoint, whose admin.json is in the state directory.
+async fn start_with_admin() -> Setup {
+    use reged_emulator::admin::{AdminSettings, AdminToken};
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::open_or_create(dir.path()).unwrap();
+    let token = AdminToken::generate().unwrap();
+    let config = state.config(Profile::Uat).with_admin(AdminSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        token: token.clone(),
+    });
+    let emulator = Emulator::start(config, state.certs(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    state
+        .write_admin_file(&emulator.admin_url().unwrap(), &token)
+        .unwrap();
+    Setup { dir, emulator }
+}
+
+#[tokio::test]
+async fn emulator_faults_set_makes_token_requests_fail_and_clear_restores_them() {
+    let setup = start_with_admin().await;
+    let state_dir = path(setup.dir.path());
+
+    let set = reged(
+        &[
+            "emulator",
+            "faults",
+            "set",
+            "--failure-rate",
+            "1",
+            "--failure-status",
+            "503",
+            "--target",
+            "token",
+            "--state-dir",
+            &state_dir,
+        ],
+        &[],
+    )
+    .await;
+    let refused = setup.run(&["token"], &[]).await;
+    let cleared = reged(
+        &["emulator", "faults", "clear", "--state-dir", &state_dir],
+        &[],
+    )
+    .await;
+    let accepted = setup.run(&["token"], &[]).await;
+
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(
+        stdout(&set).contains("\"failure_rate\": 1.0"),
+        "{}",
+        stdout(&set)
+    );
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    assert!(cleared.status.success(), "{}", stderr(&cleared));
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+}
+
+#[tokio::test]
+async fn emulator_faults_set_with_a_bad_value_says_why() {
+    let setup = start_with_admin().await;
+    let state_dir = path(setup.dir.path());
+
+    let output = reged(
+        &[
+            "emulator",
+            "faults",
+            "set",
+            "--failure-status",
+            "404",
+            "--state-dir",
+            &state_dir,
+        ],
+        &[],
+    )
+    .await;
+
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("failure_status must be one of 500, 502, 503, 429, not 404"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn emulator_faults_without_a_running_emulator_names_the_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = reged(
+        &[
+            "emulator",
+            "faults",
+            "show",
+            "--state-dir",
+            &path(dir.path()),
+        ],
+        &[],
+    )
+    .await;
+
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("is an emulator running"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn emulator_rotate_key_with_overlap_keeps_the_old_key_published() {
+    let setup = start_with_admin().await;
+    let state_dir = path(setup.dir.path());
+
+    let output = reged(
+        &[
+            "emulator",
+            "rotate-key",
+            "--overlap",
+            "60",
+            "--state-dir",
+            &state_dir,
+        ],
+        &[],
+    )
+    .await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(setup.emulator.published_kids().len(), 2);
+}

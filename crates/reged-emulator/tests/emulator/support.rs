@@ -133,3 +133,104 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A CA of the test's own, to issue client certificates with chosen names, usages and
+/// validity.
+pub struct TestCa {
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    der: rustls::pki_types::CertificateDer<'static>,
+    pem: String,
+}
+
+/// What a test certificate carries.
+pub struct Leaf<'a> {
+    pub common_name: &'a str,
+    pub sans: Vec<rcgen::SanType>,
+    pub client_auth: bool,
+    pub expired: bool,
+}
+
+impl<'a> Leaf<'a> {
+    pub fn named(common_name: &'a str) -> Leaf<'a> {
+        Leaf {
+            common_name,
+            sans: Vec::new(),
+            client_auth: true,
+            expired: false,
+        }
+    }
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = dn(name);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let certificate = params.self_signed(&key).unwrap();
+        let der = certificate.der().clone();
+        let pem = certificate.pem();
+        let issuer = rcgen::Issuer::new(params, key);
+
+        TestCa { issuer, der, pem }
+    }
+
+    pub fn der(&self) -> rustls::pki_types::CertificateDer<'static> {
+        self.der.clone()
+    }
+
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    pub fn issue(&self, leaf: Leaf<'_>) -> PemIdentity {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = leaf_params(&leaf);
+        let certificate = params.signed_by(&key, &self.issuer).unwrap();
+
+        PemIdentity::from_pem(certificate.pem(), key.serialize_pem()).unwrap()
+    }
+}
+
+/// A self-signed client certificate, for `self_signed_tls_client_auth`.
+pub fn self_signed(common_name: &str) -> PemIdentity {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let certificate = leaf_params(&Leaf::named(common_name))
+        .self_signed(&key)
+        .unwrap();
+
+    PemIdentity::from_pem(certificate.pem(), key.serialize_pem()).unwrap()
+}
+
+fn leaf_params(leaf: &Leaf<'_>) -> rcgen::CertificateParams {
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = dn(leaf.common_name);
+    params.subject_alt_names = leaf.sans.clone();
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = if leaf.client_auth {
+        vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth]
+    } else {
+        vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth]
+    };
+    let now = time::OffsetDateTime::now_utc();
+    if leaf.expired {
+        params.not_before = now - time::Duration::days(10);
+        params.not_after = now - time::Duration::days(1);
+    } else {
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(30);
+    }
+    params
+}
+
+fn dn(common_name: &str) -> rcgen::DistinguishedName {
+    let mut name = rcgen::DistinguishedName::new();
+    name.push(rcgen::DnType::OrganizationName, "Test");
+    name.push(rcgen::DnType::CommonName, common_name);
+    name
+}

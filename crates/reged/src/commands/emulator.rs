@@ -3,33 +3,43 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use reged_emulator::{DEV_CLIENT_ID, DEV_SCOPES, Emulator, Profile, StateDir, TOKEN_PATH};
+use reged_emulator::admin::{AdminSettings, AdminToken};
+use reged_emulator::{
+    DEV_CLIENT_ID, DEV_SCOPES, Emulator, Profile, StateDir, TOKEN_PATH, read_config_file,
+};
 
 use crate::cli;
 use crate::exit;
 use crate::failure::Failure;
 use crate::output::print_line;
 
-pub async fn run(
-    listen: SocketAddr,
-    profile: cli::Profile,
-    state_dir: Option<PathBuf>,
-) -> Result<(), Failure> {
-    let dir = state_dir.unwrap_or_else(default_state_dir);
-    let profile = match profile {
+pub async fn run(args: cli::EmulatorRunArgs) -> Result<(), Failure> {
+    let dir = args.state_dir.unwrap_or_else(default_state_dir);
+    let profile = match args.profile {
         cli::Profile::Uat => Profile::Uat,
         cli::Profile::Prod => Profile::Prod,
     };
+    let listen: SocketAddr = args.listen;
 
     let state = StateDir::open_or_create(&dir)?;
-    let running = Emulator::start(state.config(profile), state.certs(), listen)
+    let mut config = state.config(profile);
+    if let Some(path) = &args.config {
+        config = read_config_file(path)?.apply(config);
+    }
+    let admin_token = AdminToken::generate()?;
+    config = config.with_admin(AdminSettings {
+        listen: args.admin_listen,
+        token: admin_token.clone(),
+    });
+    let running = Emulator::start(config, state.certs(), listen)
         .await
         .map_err(|error| {
             if is_address_in_use(&error) {
                 Failure::with_cause(
                     exit::CONFIG,
                     format!(
-                        "{listen} is taken, perhaps by another emulator: stop it or pick another address with --listen"
+                        "{listen} or the admin address is taken, perhaps by another emulator: \
+                         stop it or pick other addresses with --listen and --admin-listen"
                     ),
                     error,
                 )
@@ -37,6 +47,9 @@ pub async fn run(
                 error.into()
             }
         })?;
+    if let Some(admin_url) = running.admin_url() {
+        state.write_admin_file(&admin_url, &admin_token)?;
+    }
     let base_url = reachable_base_url(running.local_addr());
     let token_url = format!("{base_url}{TOKEN_PATH}");
 
@@ -54,7 +67,7 @@ pub async fn run(
          --client-id {DEV_CLIENT_ID} --audience {} --scope \"{}\" \\\n    \
          --cert {} --key {} --ca {}\n\n\
          or with the PFX: --pfx {} --password-file {}\n\n\
-         press Ctrl-C to stop",
+         change faults with `reged emulator faults set --help`; press Ctrl-C to stop",
         profile.token_lifetime().as_secs(),
         running.local_addr(),
         token_url,
@@ -72,6 +85,7 @@ pub async fn run(
         Failure::new(exit::FAILURE, format!("could not wait for Ctrl-C: {error}"))
     })?;
     running.shutdown().await;
+    let _ = std::fs::remove_file(state.file(StateDir::ADMIN));
     Ok(())
 }
 
@@ -109,7 +123,7 @@ fn is_address_in_use(error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// `$XDG_STATE_HOME/reged/emulator` or the platform's equivalent.
-fn default_state_dir() -> PathBuf {
+pub fn default_state_dir() -> PathBuf {
     dirs::state_dir()
         .or_else(dirs::data_local_dir)
         .unwrap_or_else(|| PathBuf::from("."))

@@ -4,20 +4,39 @@
 //! Names are compared as decoded X.509 names, RDN by RDN, never as strings: two encodings of
 //! the same name (a PrintableString and a UTF8String, other letter case or spacing) match, and
 //! two names that print alike but differ in structure (one multi-valued RDN against two RDNs)
-//! do not.
+//! do not. A registered name may be written as an RFC 4514 string (`CN=client,O=Acme,C=US`,
+//! most specific first) or in OpenSSL's slash form (`/C=US/O=Acme/CN=client`, in certificate
+//! order); see [`SubjectName::parse`].
+
+mod parse;
 
 use std::fmt;
 
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
-use x509_parser::x509::{AttributeTypeAndValue, RelativeDistinguishedName};
+
+pub use parse::DnParseError;
 
 use crate::error::EmulatorError;
 
-/// The subject distinguished name of a certificate, kept as its DER encoding.
-#[derive(Clone, PartialEq, Eq)]
+/// A distinguished name: RDNs in certificate (DER) order, each a set of attributes.
+#[derive(Clone)]
 pub struct SubjectName {
-    der: Vec<u8>,
-    display: String,
+    rdns: Vec<Vec<Attribute>>,
+}
+
+/// One attribute of an RDN: its type as a dotted OID, and its value.
+#[derive(Clone, Debug)]
+pub(crate) struct Attribute {
+    pub(crate) oid: String,
+    pub(crate) value: AttributeValue,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum AttributeValue {
+    /// A string of any ASN.1 string type.
+    Text(String),
+    /// Any other value: its tag and content bytes.
+    Other(u32, Vec<u8>),
 }
 
 impl SubjectName {
@@ -48,16 +67,36 @@ impl SubjectName {
         Ok(SubjectName::from_name(&name))
     }
 
-    fn from_name(name: &X509Name<'_>) -> SubjectName {
-        SubjectName {
-            der: name.as_raw().to_vec(),
-            display: name.to_string(),
-        }
+    /// Reads a name written as an RFC 4514 string (`CN=client, O=Acme, C=US`: most specific
+    /// RDN first, `+` joining the attributes of a multi-valued RDN, `\` escaping) or in
+    /// OpenSSL's slash form (`/C=US/O=Acme/CN=client`: certificate order).
+    ///
+    /// Attribute types are the usual keywords (CN, C, L, ST, STREET, O, OU, DC, UID,
+    /// SERIALNUMBER, emailAddress, ...) in any case, or dotted OIDs. Values in `#hex` form are
+    /// refused.
+    pub fn parse(name: &str) -> Result<SubjectName, DnParseError> {
+        parse::parse(name).map(|rdns| SubjectName { rdns })
     }
 
-    /// The DER encoding of the name.
-    pub fn as_der(&self) -> &[u8] {
-        &self.der
+    fn from_name(name: &X509Name<'_>) -> SubjectName {
+        let rdns = name
+            .iter()
+            .map(|rdn| {
+                rdn.iter()
+                    .map(|attribute| Attribute {
+                        oid: attribute.attr_type().to_id_string(),
+                        value: match attribute.as_str() {
+                            Ok(text) => AttributeValue::Text(text.to_owned()),
+                            Err(_) => AttributeValue::Other(
+                                attribute.attr_value().header.tag().0,
+                                attribute.attr_value().data.to_vec(),
+                            ),
+                        },
+                    })
+                    .collect()
+            })
+            .collect();
+        SubjectName { rdns }
     }
 
     /// Tells whether the subject of `certificate_der` is this name.
@@ -67,39 +106,32 @@ impl SubjectName {
         let Ok((_, certificate)) = X509Certificate::from_der(certificate_der) else {
             return false;
         };
-        let Ok((_, registered)) = X509Name::from_der(&self.der) else {
-            return false;
-        };
 
-        names_match(&registered, certificate.subject())
+        self.matches_subject_of(&certificate)
     }
-}
 
-impl fmt::Display for SubjectName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.display)
-    }
-}
-
-impl fmt::Debug for SubjectName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SubjectName").field(&self.display).finish()
+    /// Tells whether the subject of a parsed certificate is this name.
+    pub(crate) fn matches_subject_of(&self, certificate: &X509Certificate<'_>) -> bool {
+        *self == SubjectName::from_name(certificate.subject())
     }
 }
 
 /// Same RDNs in the same order, each with the same set of attributes.
-fn names_match(a: &X509Name<'_>, b: &X509Name<'_>) -> bool {
-    let a: Vec<_> = a.iter().collect();
-    let b: Vec<_> = b.iter().collect();
-
-    a.len() == b.len() && a.iter().zip(&b).all(|(a, b)| rdns_match(a, b))
+impl PartialEq for SubjectName {
+    fn eq(&self, other: &SubjectName) -> bool {
+        self.rdns.len() == other.rdns.len()
+            && self
+                .rdns
+                .iter()
+                .zip(&other.rdns)
+                .all(|(a, b)| rdns_match(a, b))
+    }
 }
 
-/// The attributes of an RDN form a set: their order does not matter.
-fn rdns_match(a: &RelativeDistinguishedName<'_>, b: &RelativeDistinguishedName<'_>) -> bool {
-    let a: Vec<_> = a.iter().collect();
-    let b: Vec<_> = b.iter().collect();
+impl Eq for SubjectName {}
 
+/// The attributes of an RDN form a set: their order does not matter.
+fn rdns_match(a: &[Attribute], b: &[Attribute]) -> bool {
     a.len() == b.len()
         && a.iter().all(|x| b.iter().any(|y| attributes_match(x, y)))
         && b.iter().all(|y| a.iter().any(|x| attributes_match(x, y)))
@@ -107,17 +139,17 @@ fn rdns_match(a: &RelativeDistinguishedName<'_>, b: &RelativeDistinguishedName<'
 
 /// String values compare as RFC 5280 section 7.1 suggests (case and runs of spaces ignored,
 /// whatever the string type); other values must be the same type and bytes.
-fn attributes_match(a: &AttributeTypeAndValue<'_>, b: &AttributeTypeAndValue<'_>) -> bool {
-    if a.attr_type() != b.attr_type() {
+fn attributes_match(a: &Attribute, b: &Attribute) -> bool {
+    if a.oid != b.oid {
         return false;
     }
 
-    match (a.as_str(), b.as_str()) {
-        (Ok(a), Ok(b)) => normalize(a) == normalize(b),
-        _ => {
-            a.attr_value().header.tag() == b.attr_value().header.tag()
-                && a.attr_value().data == b.attr_value().data
+    match (&a.value, &b.value) {
+        (AttributeValue::Text(a), AttributeValue::Text(b)) => normalize(a) == normalize(b),
+        (AttributeValue::Other(tag_a, a), AttributeValue::Other(tag_b, b)) => {
+            tag_a == tag_b && a == b
         }
+        _ => false,
     }
 }
 
@@ -127,6 +159,37 @@ fn normalize(value: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// RFC 4514: most specific RDN first, special characters escaped.
+impl fmt::Display for SubjectName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (position, rdn) in self.rdns.iter().rev().enumerate() {
+            if position > 0 {
+                f.write_str(",")?;
+            }
+            for (index, attribute) in rdn.iter().enumerate() {
+                if index > 0 {
+                    f.write_str("+")?;
+                }
+                f.write_str(parse::keyword(&attribute.oid).unwrap_or(&attribute.oid))?;
+                f.write_str("=")?;
+                match &attribute.value {
+                    AttributeValue::Text(text) => f.write_str(&parse::escape(text))?,
+                    AttributeValue::Other(..) => f.write_str("#")?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SubjectName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SubjectName")
+            .field(&self.to_string())
+            .finish()
+    }
 }
 
 #[cfg(test)]
@@ -241,13 +304,58 @@ mod tests {
     }
 
     #[test]
-    fn subject_round_trips_through_der() {
-        let registered = certificate_with(name(&[(DnType::CommonName, utf8("reged-dev-client"))]));
+    fn subject_prints_as_rfc_4514_in_reverse_order() {
+        let registered = certificate_with(name(&[
+            (DnType::CountryName, printable("US")),
+            (DnType::OrganizationName, utf8("Acme, Inc.")),
+            (DnType::CommonName, utf8("client")),
+        ]));
         let subject = SubjectName::from_certificate_der(&registered).unwrap();
 
-        let again = SubjectName::from_der(subject.as_der()).unwrap();
+        assert_eq!(subject.to_string(), "CN=client,O=Acme\\, Inc.,C=US");
+    }
 
-        assert_eq!(again, subject);
-        assert_eq!(again.to_string(), "CN=reged-dev-client");
+    #[test]
+    fn rfc_4514_string_matches_the_certificate_it_was_printed_from() {
+        let registered = certificate_with(name(&[
+            (DnType::CountryName, printable("US")),
+            (DnType::OrganizationName, utf8("Acme, Inc.")),
+            (DnType::CommonName, utf8("client")),
+        ]));
+        let printed = SubjectName::from_certificate_der(&registered)
+            .unwrap()
+            .to_string();
+
+        let parsed = SubjectName::parse(&printed).unwrap();
+
+        assert!(parsed.matches_certificate(&registered));
+    }
+
+    #[test]
+    fn slash_form_is_in_certificate_order() {
+        let registered = certificate_with(name(&[
+            (DnType::CountryName, printable("US")),
+            (DnType::OrganizationName, utf8("Acme")),
+            (DnType::CommonName, utf8("client")),
+        ]));
+
+        let slash = SubjectName::parse("/C=US/O=Acme/CN=client").unwrap();
+        let rfc_4514 = SubjectName::parse("CN=client, O=Acme, C=US").unwrap();
+        let reversed = SubjectName::parse("C=US,O=Acme,CN=client").unwrap();
+
+        assert!(slash.matches_certificate(&registered));
+        assert!(rfc_4514.matches_certificate(&registered));
+        assert!(!reversed.matches_certificate(&registered));
+        assert_eq!(slash, rfc_4514);
+    }
+
+    #[test]
+    fn multi_valued_rdn_matches_in_any_attribute_order() {
+        let a = SubjectName::parse("CN=x+OU=y,O=z").unwrap();
+        let b = SubjectName::parse("OU=y+CN=x,O=z").unwrap();
+        let split = SubjectName::parse("CN=x,OU=y,O=z").unwrap();
+
+        assert_eq!(a, b);
+        assert_ne!(a, split);
     }
 }

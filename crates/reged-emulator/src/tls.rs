@@ -1,0 +1,183 @@
+//! The TLS side of client authentication: which client certificates pass the handshake.
+//!
+//! A certificate passes when it chains to a trusted CA (the development CA, the CAs added to
+//! the configuration, and every client's own CAs) with the clientAuth usage and within its
+//! validity, or when it is exactly one registered for a `self_signed_tls_client_auth` client.
+//! A connection without a certificate passes too, so the token endpoint can refuse it in
+//! OAuth terms. Which client a certificate belongs to is decided later, per request.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+
+use crate::certs::{DevCerts, certificate_thumbprint};
+use crate::client_registration::ClientAuthentication;
+use crate::config::EmulatorConfig;
+use crate::error::EmulatorError;
+
+/// Verifies client certificates as the module says.
+#[derive(Debug)]
+pub(crate) struct ClientVerifier {
+    chained: Arc<dyn ClientCertVerifier>,
+    self_signed: HashSet<String>,
+    hints: Vec<DistinguishedName>,
+}
+
+impl ClientVerifier {
+    pub(crate) fn new(
+        certs: &DevCerts,
+        config: &EmulatorConfig,
+    ) -> Result<ClientVerifier, EmulatorError> {
+        let cas = std::iter::once(certs.ca_der())
+            .chain(config.trusted_cas())
+            .chain(config.clients().iter().flat_map(|c| c.trusted_cas()));
+        let mut roots = RootCertStore::empty();
+        for ca in cas {
+            roots
+                .add(ca.clone())
+                .map_err(EmulatorError::invalid_pem("trusted CA certificate"))?;
+        }
+        let chained = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .allow_unauthenticated()
+            .build()
+            .map_err(EmulatorError::ClientVerifier)?;
+
+        let self_signed: HashSet<String> = config
+            .clients()
+            .iter()
+            .filter_map(|client| match client.authentication() {
+                ClientAuthentication::SelfSignedTlsClientAuth(thumbprints) => Some(thumbprints),
+                _ => None,
+            })
+            .flatten()
+            .cloned()
+            .collect();
+        let hints = chained.root_hint_subjects().to_vec();
+
+        Ok(ClientVerifier {
+            chained,
+            self_signed,
+            hints,
+        })
+    }
+
+    /// Checks a chain that came some other way than the handshake (a proxy's header), as the
+    /// handshake would have.
+    pub(crate) fn verify_chain(&self, chain: &[CertificateDer<'_>]) -> bool {
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return false;
+        };
+        self.verify_client_cert(leaf, intermediates, UnixTime::now())
+            .is_ok()
+    }
+}
+
+impl ClientCertVerifier for ClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        match self
+            .chained
+            .verify_client_cert(end_entity, intermediates, now)
+        {
+            Ok(verified) => Ok(verified),
+            Err(_)
+                if self
+                    .self_signed
+                    .contains(&certificate_thumbprint(end_entity)) =>
+            {
+                Ok(ClientCertVerified::assertion())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.chained.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.chained.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.chained.supported_verify_schemes()
+    }
+}
+
+/// Whether `chain` (leaf first) chains to one of `cas`, for a client whose own CAs narrow
+/// the trusted ones.
+pub(crate) fn chains_to(cas: &[CertificateDer<'static>], chain: &[CertificateDer<'_>]) -> bool {
+    let Some((leaf, intermediates)) = chain.split_first() else {
+        return false;
+    };
+    let mut roots = RootCertStore::empty();
+    for ca in cas {
+        if roots.add(ca.clone()).is_err() {
+            return false;
+        }
+    }
+    let Ok(verifier) =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider()).build()
+    else {
+        return false;
+    };
+
+    verifier
+        .verify_client_cert(leaf, intermediates, UnixTime::now())
+        .is_ok()
+}
+
+/// The server's TLS configuration: its certificate, the client verifier, h2 and HTTP/1.1.
+pub(crate) fn server_config(
+    certs: &DevCerts,
+    verifier: Arc<ClientVerifier>,
+) -> Result<rustls::ServerConfig, EmulatorError> {
+    let server = certs.server();
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(EmulatorError::Tls)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![server.certificate_der().clone()],
+            server.private_key_der()?,
+        )
+        .map_err(EmulatorError::Tls)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+
+    Ok(config)
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
