@@ -56,6 +56,14 @@ impl Setup {
         ]
     }
 
+    /// The same flags with the PFX in place of the PEM files, and no password source.
+    fn pfx_flags(&self) -> Vec<String> {
+        let mut flags = self.flags();
+        flags.drain(10..14);
+        flags.extend(["--pfx".into(), path(&self.file("client.pfx"))]);
+        flags
+    }
+
     async fn run(&self, command: &[&str], extra: &[&str]) -> Output {
         let mut args: Vec<String> = command.iter().map(|arg| arg.to_string()).collect();
         args.extend(self.flags());
@@ -124,18 +132,11 @@ async fn token_json_carries_the_response_and_the_expiry() {
 #[tokio::test]
 async fn pfx_with_a_password_file_gets_a_token() {
     let setup = start().await;
-    let pfx = path(&setup.file("client.pfx"));
     let password_file = path(&setup.file("client.pfx.password"));
+    let flags = setup.pfx_flags();
     let mut args = vec!["token"];
-    let flags = setup.flags();
-    // The PEM flags replaced by the PFX.
-    let kept: Vec<&str> = flags[..10]
-        .iter()
-        .chain(&flags[14..])
-        .map(String::as_str)
-        .collect();
-    args.extend(&kept);
-    args.extend(["--pfx", &pfx, "--password-file", &password_file]);
+    args.extend(flags.iter().map(String::as_str));
+    args.extend(["--password-file", &password_file]);
 
     let output = reged(&args, &[]).await;
 
@@ -290,17 +291,11 @@ async fn trace_logs_show_no_token_key_or_password() {
     let call = setup
         .run(&["--log", "trace", "call", "GET", "/v1/whoami"], &[])
         .await;
-    let pfx = path(&setup.file("client.pfx"));
     let password_file = path(&setup.file("client.pfx.password"));
-    let flags = setup.flags();
+    let flags = setup.pfx_flags();
     let mut args = vec!["--log", "trace", "token", "--json"];
-    let kept: Vec<&str> = flags[..10]
-        .iter()
-        .chain(&flags[14..])
-        .map(String::as_str)
-        .collect();
-    args.extend(&kept);
-    args.extend(["--pfx", &pfx, "--password-file", &password_file]);
+    args.extend(flags.iter().map(String::as_str));
+    args.extend(["--password-file", &password_file]);
     let pfx_run = reged(&args, &[]).await;
 
     assert!(call.status.success(), "{}", stderr(&call));
@@ -376,16 +371,9 @@ async fn path_climbing_out_of_the_api_base_is_refused() {
 #[tokio::test]
 async fn wrong_password_names_where_it_came_from() {
     let setup = start().await;
-    let pfx = path(&setup.file("client.pfx"));
-    let flags = setup.flags();
+    let flags = setup.pfx_flags();
     let mut args = vec!["token"];
-    let kept: Vec<&str> = flags[..10]
-        .iter()
-        .chain(&flags[14..])
-        .map(String::as_str)
-        .collect();
-    args.extend(&kept);
-    args.extend(["--pfx", &pfx]);
+    args.extend(flags.iter().map(String::as_str));
 
     let wrong = reged(&args, &[("REGED_PASSWORD", "not-it")]).await;
     let empty = reged(&args, &[("REGED_PASSWORD", "")]).await;
@@ -406,18 +394,12 @@ async fn wrong_password_names_where_it_came_from() {
 #[tokio::test]
 async fn pfx_flag_wins_over_a_pem_certificate_from_the_environment() {
     let setup = start().await;
-    let pfx = path(&setup.file("client.pfx"));
     let password_file = path(&setup.file("client.pfx.password"));
     let stale_cert = path(&setup.file("other-client.pem"));
-    let flags = setup.flags();
+    let flags = setup.pfx_flags();
     let mut args = vec!["token"];
-    let kept: Vec<&str> = flags[..10]
-        .iter()
-        .chain(&flags[14..])
-        .map(String::as_str)
-        .collect();
-    args.extend(&kept);
-    args.extend(["--pfx", &pfx, "--password-file", &password_file]);
+    args.extend(flags.iter().map(String::as_str));
+    args.extend(["--password-file", &password_file]);
 
     let output = reged(&args, &[("REGED_CERT", stale_cert.as_str())]).await;
 
