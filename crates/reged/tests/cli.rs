@@ -352,6 +352,7 @@ async fn separate_token_runs_share_one_token_through_the_cache() {
     let without_cache = setup.run(&["token"], &[]).await;
     let second = reged_with_cache_env(&setup, &url).await;
     let listed = reged(&["cache", "list", "--cache", &url], &[]).await;
+    let listed_json = reged(&["cache", "list", "--json", "--cache", &url], &[]).await;
     let cleared = reged(&["cache", "clear", "--cache", &url], &[]).await;
     let after = reged(&["cache", "list"], &[("REGED_CACHE_URL", url.as_str())]).await;
 
