@@ -347,63 +347,6 @@ async fn debug_of_the_cache_and_its_config_hides_key_and_password() {
     assert!(shown.contains("[redacted]"), "{shown}");
 }
 
-/// The log lines written while `during` runs, on this thread.
-#[derive(Clone, Default)]
-struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLog {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl CapturedLog {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn outage_is_reported_once_and_its_end_once() {
-    let log = CapturedLog::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let mut redis = RedisServer::start();
-    let setup = start(Profile::Uat).await;
-    let cache = cache_at(&redis.url());
-    let token = setup.client(&cache).token().await.unwrap();
-
-    redis.stop();
-    for _ in 0..5 {
-        setup.client(&cache).token().await.unwrap();
-    }
-    redis.restart();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !log.text().contains("cache is back") {
-        assert!(Instant::now() < deadline, "{}", log.text());
-        setup.client(&cache).token().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    setup.client(&cache).token().await.unwrap();
-
-    let text = log.text();
-    assert_eq!(text.matches("is unavailable").count(), 1, "{text}");
-    assert_eq!(text.matches("cache is back").count(), 1, "{text}");
-    assert!(
-        !text.contains(token.access_token.secret()),
-        "the token reached the logs"
-    );
-}
-
 #[tokio::test]
 async fn rediss_verifies_the_server_and_shares_tokens_over_tls() {
     let setup = start(Profile::Uat).await;
