@@ -374,6 +374,11 @@ async fn separate_token_runs_share_one_token_through_the_cache() {
         !listing.contains(token.trim()),
         "the listing shows the token"
     );
+    let entry: serde_json::Value = serde_json::from_str(stdout(&listed_json).trim()).unwrap();
+    assert_eq!(entry["client_id"], "reged-dev-client");
+    assert_eq!(entry["scopes"], serde_json::json!(["read", "write"]));
+    assert!(entry["remaining_ms"].as_u64().unwrap() > 590_000, "{entry}");
+    assert!(!stdout(&listed_json).contains(token.trim()));
     assert_eq!(stdout(&cleared), "deleted 1 entries\n");
     assert_eq!(stdout(&after), "no cached tokens\n");
 }
