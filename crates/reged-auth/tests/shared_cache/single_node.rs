@@ -252,6 +252,42 @@ async fn unreachable_or_silent_redis_costs_a_bounded_delay_and_no_failure() {
 }
 
 #[tokio::test]
+async fn read_only_or_garbage_speaking_redis_is_no_failure() {
+    let setup = start(Profile::Uat).await;
+    let primary = RedisServer::start();
+    let replica = RedisServer::start_replica_of(&primary);
+    // A server that answers every connection with something that is not RESP.
+    let garbage = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let garbage_port = garbage.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut socket, _)) = garbage.accept().await {
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff")
+                .await;
+        }
+    });
+
+    for url in [replica.url(), format!("redis://127.0.0.1:{garbage_port}")] {
+        let cache = cache_at(&url);
+        let started = Instant::now();
+
+        let first = setup.client(&cache).token().await;
+        let second = setup.client(&cache).token().await;
+
+        assert!(first.is_ok(), "{url}: {first:?}");
+        assert!(second.is_ok(), "{url}: {second:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{url}: {:?}",
+            started.elapsed()
+        );
+    }
+    // Nothing could be stored: every client asked the token endpoint.
+    assert_eq!(setup.emulator.token_requests(), 4);
+}
+
+#[tokio::test]
 async fn failed_token_request_is_not_stored_and_releases_the_lease() {
     let redis = RedisServer::start();
     let setup = start(Profile::Uat).await;
