@@ -26,7 +26,36 @@ async fn clients_with_separate_memory_share_one_token_through_redis() {
     let first = setup.client(&cache).token().await.unwrap();
     let second = setup.client(&cache).token().await.unwrap();
 
-    assert_eq!(first.access_token.secret(), second.access_token.secret());
+    assert!(
+        first.access_token.secret() == second.access_token.secret(),
+        "the tokens differ"
+    );
+    assert_eq!(setup.emulator.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn slow_lease_holder_renews_its_lease_and_the_others_keep_waiting() {
+    let redis = RedisServer::start();
+    let setup = start(Profile::Uat).await;
+    let cache = RedisCache::new(
+        RedisConfig::new(&redis.url())
+            .unwrap()
+            .lease_time(Duration::from_millis(600)),
+    )
+    .unwrap();
+    // The request takes more than three lease times.
+    setup.emulator.set_token_delay(Duration::from_secs(2));
+    let (holder, waiter) = (setup.client(&cache), setup.client(&cache));
+
+    let (first, second) = tokio::join!(holder.token(), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waiter.token().await
+    });
+
+    assert!(
+        first.unwrap().access_token.secret() == second.unwrap().access_token.secret(),
+        "the tokens differ"
+    );
     assert_eq!(setup.emulator.token_requests(), 1);
 }
 
@@ -84,7 +113,10 @@ async fn value_in_redis_cannot_be_read_as_a_token_without_the_key() {
     let another_key = CacheEncryptionKey::from_bytes([0x5a; 32]);
     assert!(sealed::open(&another_key, &name, &value).is_err());
     let (label, opened) = sealed::open(&setup.derived_key(), &name, &value).unwrap();
-    assert_eq!(opened.secret(), token.access_token.secret());
+    assert!(
+        opened.secret() == token.access_token.secret(),
+        "the tokens differ"
+    );
     assert_eq!(label.client_id, "reged-dev-client");
 }
 
@@ -127,7 +159,10 @@ async fn corrupted_value_is_a_miss_and_is_overwritten() {
     assert_eq!(setup.emulator.token_requests(), 1);
     let value: Vec<u8> = connection.get(&name).await.unwrap();
     let (_, stored) = sealed::open(&setup.derived_key(), &name, &value).unwrap();
-    assert_eq!(stored.secret(), token.access_token.secret());
+    assert!(
+        stored.secret() == token.access_token.secret(),
+        "the tokens differ"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +180,10 @@ async fn value_sealed_with_another_key_is_a_miss_and_is_overwritten() {
 
     let ours = setup.client(&cache).token().await.unwrap();
 
-    assert_ne!(ours.access_token.secret(), foreign.access_token.secret());
+    assert!(
+        ours.access_token.secret() != foreign.access_token.secret(),
+        "the token did not change"
+    );
     assert_eq!(setup.emulator.token_requests(), 2);
 }
 
@@ -342,7 +380,10 @@ async fn invalid_token_evicts_from_both_tiers() {
     assert_eq!(setup.emulator.token_requests(), 2);
     // A fresh client reads the new token from Redis, not the evicted one.
     let fresh = setup.client(&cache).token().await.unwrap();
-    assert_ne!(fresh.access_token.secret(), before);
+    assert!(
+        fresh.access_token.secret() != before,
+        "the token did not change"
+    );
     assert_eq!(setup.emulator.token_requests(), 2);
 }
 
@@ -407,7 +448,10 @@ async fn rediss_verifies_the_server_and_shares_tokens_over_tls() {
     let second = setup.client(&trusted).token().await.unwrap();
     let refused = untrusted.list().await;
 
-    assert_eq!(first.access_token.secret(), second.access_token.secret());
+    assert!(
+        first.access_token.secret() == second.access_token.secret(),
+        "the tokens differ"
+    );
     assert_eq!(setup.emulator.token_requests(), 1);
     let stored: Vec<String> = raw(&redis.url()).await.keys("reged:token:*").await.unwrap();
     assert_eq!(stored.len(), 1);

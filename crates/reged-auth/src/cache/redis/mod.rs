@@ -44,7 +44,7 @@ use std::time::Duration;
 
 pub use config::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEASE_TIME, DEFAULT_POLL_INTERVAL,
-    DEFAULT_PREFIX, InvalidCacheUrl, RedisConfig,
+    DEFAULT_PREFIX, DEFAULT_WAIT_LIMIT, InvalidCacheUrl, RedisConfig,
 };
 pub use connection::CommandFailure;
 pub use entry::RedisEntry;
