@@ -458,3 +458,28 @@ async fn unreachable_cache_warns_and_the_token_still_comes() {
     );
     assert_eq!(setup.emulator.token_requests(), 1);
 }
+
+#[tokio::test]
+async fn token_runs_share_one_token_through_a_cluster() {
+    let setup = start().await;
+    let cluster = redis_server::RedisCluster::start();
+    let nodes = cluster.urls().join(",");
+
+    let without_flag = setup.run(&["token", "--cache", &nodes], &[]).await;
+    let first = setup
+        .run(&["token", "--cache", &nodes, "--cache-cluster"], &[])
+        .await;
+    let second = setup
+        .run(&["token", "--cache", &nodes, "--cache-cluster"], &[])
+        .await;
+
+    assert_eq!(without_flag.status.code(), Some(3));
+    assert!(
+        stderr(&without_flag).contains("--cache-cluster"),
+        "{}",
+        stderr(&without_flag)
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first) == stdout(&second), "the tokens differ");
+    assert_eq!(setup.emulator.token_requests(), 1);
+}
