@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -37,6 +38,8 @@ pub struct RedisEntry {
     name: String,
     lease_name: String,
     sealer: Sealer,
+    /// Set once an unusable value has been reported: a waiter polls, and one warning will do.
+    reported_unreadable: Arc<AtomicBool>,
 }
 
 enum Read {
@@ -73,6 +76,7 @@ impl RedisEntry {
             key: key.clone(),
             cache,
             sealer: Sealer::new(&encryption_key),
+            reported_unreadable: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -232,11 +236,13 @@ impl RedisEntry {
             Ok(Some(token)) => Read::Hit(token),
             Ok(None) => Read::Miss,
             Err(unreadable) => {
-                tracing::warn!(
-                    entry = %self.name,
-                    reason = %unreadable,
-                    "unusable value in the shared cache; treating it as a miss and replacing it"
-                );
+                if !self.reported_unreadable.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        entry = %self.name,
+                        reason = %unreadable,
+                        "unusable value in the shared cache; treating it as a miss and replacing it"
+                    );
+                }
                 Read::Miss
             }
         }
