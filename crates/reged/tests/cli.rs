@@ -483,3 +483,44 @@ async fn token_runs_share_one_token_through_a_cluster() {
     assert!(stdout(&first) == stdout(&second), "the tokens differ");
     assert_eq!(setup.emulator.token_requests(), 1);
 }
+
+#[tokio::test]
+async fn bad_cache_settings_exit_3_and_an_unreachable_cache_listing_exits_7() {
+    let setup = start().await;
+
+    let not_redis = setup
+        .run(&["token", "--cache", "http://user:hunter2@cache:6379"], &[])
+        .await;
+    let no_cache = reged(&["cache", "list"], &[]).await;
+    let unreachable = reged(&["cache", "list", "--cache", "redis://127.0.0.1:1"], &[]).await;
+
+    assert_eq!(not_redis.status.code(), Some(3));
+    assert!(
+        stderr(&not_redis).contains("redis://"),
+        "{}",
+        stderr(&not_redis)
+    );
+    assert!(
+        !stderr(&not_redis).contains("hunter2"),
+        "{}",
+        stderr(&not_redis)
+    );
+    assert_eq!(no_cache.status.code(), Some(3));
+    assert!(
+        stderr(&no_cache).contains("REGED_CACHE_URL"),
+        "{}",
+        stderr(&no_cache)
+    );
+    assert_eq!(
+        unreachable.status.code(),
+        Some(7),
+        "{}",
+        stderr(&unreachable)
+    );
+    assert!(
+        stderr(&unreachable).starts_with("reged: "),
+        "{}",
+        stderr(&unreachable)
+    );
+    assert_eq!(setup.emulator.token_requests(), 0);
+}

@@ -68,7 +68,7 @@ pub struct RedisCache {
 
 /// A listing or clearing of the cache that did not complete.
 #[derive(Debug, thiserror::Error)]
-#[error("the token cache at {cache} did not answer: {source}")]
+#[error("the token cache at {cache} did not answer")]
 pub struct RedisCacheError {
     cache: String,
     #[source]
@@ -131,7 +131,7 @@ impl RedisCache {
             pipeline.cmd("GET").arg(&name).cmd("PTTL").arg(&name);
             let (value, pttl): (Option<Vec<u8>>, i64) = self
                 .connection
-                .query_pipeline(&pipeline)
+                .query_pipeline_quietly(&pipeline)
                 .await
                 .map_err(|source| self.error(source))?;
             // Gone between the listing and now.
@@ -153,7 +153,7 @@ impl RedisCache {
         for name in &names {
             let removed: usize = self
                 .connection
-                .query(redis::cmd("DEL").arg(name))
+                .query_quietly(redis::cmd("DEL").arg(name))
                 .await
                 .map_err(|source| self.error(source))?;
             deleted += removed;
@@ -180,7 +180,7 @@ impl RedisCache {
         loop {
             let (next, batch): (u64, Vec<String>) = self
                 .connection
-                .query(
+                .query_quietly(
                     redis::cmd("SCAN")
                         .arg(cursor)
                         .arg("MATCH")
