@@ -112,6 +112,8 @@ impl RedisEntry {
             Turn::Unavailable => return fetch().await,
         };
 
+        // If every caller of this request is cancelled, the lease is not released: it expires
+        // within the lease time, and the others take it over then.
         let fetched = match &lease {
             Some(lease) => {
                 let fetch = std::pin::pin!(fetch());
