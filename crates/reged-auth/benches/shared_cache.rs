@@ -181,9 +181,10 @@ async fn redis_hit_against_bare_get(setup: &Setup, redis: &RedisServer) {
         }
     };
     let ours = {
-        let entry = entry.clone();
+        // Shared, as a client holds it: cloning the entry itself would copy its names.
+        let entry = Arc::new(entry.clone());
         move || {
-            let entry = entry.clone();
+            let entry = Arc::clone(&entry);
             async move {
                 let token = entry.get().await.unwrap();
                 black_box(token.access_token.secret().len());
@@ -300,8 +301,8 @@ async fn pubsub_delivery(redis: &RedisServer) {
     }
     println!(
         "4. waiting strategy: pub/sub delivers a message {:.0} µs after PUBLISH is sent; a poll \
-         every P ms delivers P/2 ms after the write on average, with one GET+PTTL round trip a \
-         waiting process every P ms",
+         every P ms delivers P/2 ms after the write on average, with two round trips (GET+PTTL, \
+         SET NX) a waiting process every P ms",
         median(rounds)
     );
 }

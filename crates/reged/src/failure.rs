@@ -72,9 +72,15 @@ impl Failure {
     /// Writes `reged: error` and its causes, one a line.
     pub fn report(&self) -> String {
         let mut text = format!("reged: {}", self.error);
+        let mut shown = self.error.to_string();
         let mut cause = self.error.source();
         while let Some(current) = cause {
-            text.push_str(&format!("\n  caused by: {current}"));
+            // Some libraries repeat their source in their own message: say it once.
+            let message = current.to_string();
+            if message != shown {
+                text.push_str(&format!("\n  caused by: {message}"));
+            }
+            shown = message;
             cause = current.source();
         }
         text

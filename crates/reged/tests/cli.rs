@@ -507,6 +507,7 @@ async fn separate_token_runs_share_one_token_through_the_cache() {
     let without_cache = setup.run(&["token"], &[]).await;
     let second = reged_with_cache_env(&setup, &url).await;
     let listed = reged(&["cache", "list", "--cache", &url], &[]).await;
+    let listed_json = reged(&["cache", "list", "--json", "--cache", &url], &[]).await;
     let cleared = reged(&["cache", "clear", "--cache", &url], &[]).await;
     let after = reged(&["cache", "list"], &[("REGED_CACHE_URL", url.as_str())]).await;
 
@@ -528,6 +529,11 @@ async fn separate_token_runs_share_one_token_through_the_cache() {
         !listing.contains(token.trim()),
         "the listing shows the token"
     );
+    let entry: serde_json::Value = serde_json::from_str(stdout(&listed_json).trim()).unwrap();
+    assert_eq!(entry["client_id"], "reged-dev-client");
+    assert_eq!(entry["scopes"], serde_json::json!(["read", "write"]));
+    assert!(entry["remaining_ms"].as_u64().unwrap() > 590_000, "{entry}");
+    assert!(!stdout(&listed_json).contains(token.trim()));
     assert_eq!(stdout(&cleared), "deleted 1 entries\n");
     assert_eq!(stdout(&after), "no cached tokens\n");
 }
@@ -740,4 +746,70 @@ async fn emulator_rotate_key_with_overlap_keeps_the_old_key_published() {
 
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(setup.emulator.published_kids().len(), 2);
+}
+
+#[tokio::test]
+async fn token_runs_share_one_token_through_a_cluster() {
+    let setup = start().await;
+    let cluster = redis_server::RedisCluster::start();
+    let nodes = cluster.urls().join(",");
+
+    let without_flag = setup.run(&["token", "--cache", &nodes], &[]).await;
+    let first = setup
+        .run(&["token", "--cache", &nodes, "--cache-cluster"], &[])
+        .await;
+    let second = setup
+        .run(&["token", "--cache", &nodes, "--cache-cluster"], &[])
+        .await;
+
+    assert_eq!(without_flag.status.code(), Some(3));
+    assert!(
+        stderr(&without_flag).contains("--cache-cluster"),
+        "{}",
+        stderr(&without_flag)
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first) == stdout(&second), "the tokens differ");
+    assert_eq!(setup.emulator.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn bad_cache_settings_exit_3_and_an_unreachable_cache_listing_exits_7() {
+    let setup = start().await;
+
+    let not_redis = setup
+        .run(&["token", "--cache", "http://user:hunter2@cache:6379"], &[])
+        .await;
+    let no_cache = reged(&["cache", "list"], &[]).await;
+    let unreachable = reged(&["cache", "list", "--cache", "redis://127.0.0.1:1"], &[]).await;
+
+    assert_eq!(not_redis.status.code(), Some(3));
+    assert!(
+        stderr(&not_redis).contains("redis://"),
+        "{}",
+        stderr(&not_redis)
+    );
+    assert!(
+        !stderr(&not_redis).contains("hunter2"),
+        "{}",
+        stderr(&not_redis)
+    );
+    assert_eq!(no_cache.status.code(), Some(3));
+    assert!(
+        stderr(&no_cache).contains("REGED_CACHE_URL"),
+        "{}",
+        stderr(&no_cache)
+    );
+    assert_eq!(
+        unreachable.status.code(),
+        Some(7),
+        "{}",
+        stderr(&unreachable)
+    );
+    assert!(
+        stderr(&unreachable).starts_with("reged: "),
+        "{}",
+        stderr(&unreachable)
+    );
+    assert_eq!(setup.emulator.token_requests(), 0);
 }

@@ -1,10 +1,13 @@
 //! How a token is written into a shared cache: the non-secret facts in clear text, the token
 //! encrypted, and both authenticated together with the name of the entry.
 //!
-//! Layout: `RGT1`, the length of the label (u32, big endian), the label (JSON), a 96-bit nonce,
-//! then the AES-256-GCM ciphertext of the access token with its tag. The associated data is
-//! everything before the nonce followed by the entry's name, so a value moved under another
-//! name, or a label edited by hand, fails to open.
+//! Layout, integers big endian: `RGT1`; when the token was requested, its lifetime and until when
+//! it may be served (three u64 of milliseconds); the scope the server granted (u32 length, or
+//! `u32::MAX` for none, then UTF-8); whose token it is (u32 length, then JSON with the token URL,
+//! client id, audience and scopes); a 96-bit nonce; the AES-256-GCM ciphertext of the access
+//! token with its tag. The associated data is everything before the nonce followed by the
+//! entry's name, so a value moved under another name, or a label edited by hand, fails to open.
+//! A reader serving the token parses the fixed fields only; the JSON is for listings.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,8 +22,10 @@ use crate::token::AccessToken;
 const MAGIC: &[u8; 4] = b"RGT1";
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
-/// No label is near this; a larger length field is garbage, not a reason to allocate.
-const MAX_LABEL_LEN: usize = 64 * 1024;
+/// No label part is near this; a larger length field is garbage, not a reason to allocate.
+const MAX_PART_LEN: usize = 1024 * 1024;
+/// The length field of an absent granted scope.
+const NO_SCOPE: u32 = u32::MAX;
 
 /// The facts about a stored token that anyone who can read the cache may see: whose it is, what
 /// it is for, and how long it lives. Never the token.
@@ -62,9 +67,9 @@ pub enum UnreadableValue {
     NotAuthentic,
 }
 
-/// What a reader needs of a label to serve the token: the times and the granted scope. Parsing
-/// only these skips the strings a hit does not use.
-#[derive(Debug, Deserialize)]
+/// What a reader needs of a label to serve the token: the times and the granted scope, all in
+/// the fixed-layout part.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenTimes {
     /// The scope the server granted, when it said.
     pub granted_scope: Option<String>,
@@ -81,6 +86,22 @@ impl TokenTimes {
     pub fn fresh_until(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(self.fresh_until_ms)
     }
+}
+
+/// Whose token it is: the JSON part of the label.
+#[derive(Serialize, Deserialize)]
+struct Owner {
+    token_url: String,
+    client_id: String,
+    audience: String,
+    scopes: Vec<String>,
+}
+
+/// The clear-text part of a value, before the nonce.
+struct Header<'a> {
+    times: TokenTimes,
+    owner_json: &'a [u8],
+    len: usize,
 }
 
 /// AES-256-GCM with one key, its key schedule computed once. Debug shows no key material.
@@ -108,7 +129,8 @@ impl Sealer {
         name: &str,
         value: &[u8],
     ) -> Result<(TokenLabel, AccessToken), UnreadableValue> {
-        open_with(&self.cipher, name, value)
+        let (header, token) = open_with(&self.cipher, name, value)?;
+        Ok((label_of(&header)?, token))
     }
 
     /// Opens the value of the entry called `name` for serving: its times and its token.
@@ -117,7 +139,8 @@ impl Sealer {
         name: &str,
         value: &[u8],
     ) -> Result<(TokenTimes, AccessToken), UnreadableValue> {
-        open_with(&self.cipher, name, value)
+        let (header, token) = open_with(&self.cipher, name, value)?;
+        Ok((header.times, token))
     }
 }
 
@@ -147,22 +170,29 @@ pub fn open(
 }
 
 fn seal_with(cipher: &Aes256Gcm, name: &str, key: &CacheKey, token: &CachedToken) -> Vec<u8> {
-    let label = TokenLabel {
+    let owner = Owner {
         token_url: key.token_url().to_owned(),
         client_id: key.client_id().to_owned(),
         audience: key.audience().to_owned(),
         scopes: key.scopes().to_vec(),
-        granted_scope: token.scope.clone(),
-        requested_at_ms: unix_ms(token.requested_at),
-        expires_in_ms: token.expires_in.as_millis() as u64,
-        fresh_until_ms: unix_ms(token.fresh_until()),
     };
-    let label = serde_json::to_vec(&label).expect("a label always serializes");
+    let owner = serde_json::to_vec(&owner).expect("a label always serializes");
+    let scope = token.scope.as_deref().map(str::as_bytes);
 
-    let mut value = Vec::with_capacity(8 + label.len() + NONCE_LEN + 1024);
+    let mut value = Vec::with_capacity(64 + owner.len() + NONCE_LEN + 1024);
     value.extend_from_slice(MAGIC);
-    value.extend_from_slice(&(label.len() as u32).to_be_bytes());
-    value.extend_from_slice(&label);
+    value.extend_from_slice(&unix_ms(token.requested_at).to_be_bytes());
+    value.extend_from_slice(&(token.expires_in.as_millis() as u64).to_be_bytes());
+    value.extend_from_slice(&unix_ms(token.fresh_until()).to_be_bytes());
+    match scope {
+        Some(scope) => {
+            value.extend_from_slice(&(scope.len() as u32).to_be_bytes());
+            value.extend_from_slice(scope);
+        }
+        None => value.extend_from_slice(&NO_SCOPE.to_be_bytes()),
+    }
+    value.extend_from_slice(&(owner.len() as u32).to_be_bytes());
+    value.extend_from_slice(&owner);
     let associated = associated_data(&value, name);
 
     let nonce = Nonce::generate();
@@ -180,12 +210,13 @@ fn seal_with(cipher: &Aes256Gcm, name: &str, key: &CacheKey, token: &CachedToken
     value
 }
 
-fn open_with<L: for<'de> Deserialize<'de>>(
+fn open_with<'a>(
     cipher: &Aes256Gcm,
     name: &str,
-    value: &[u8],
-) -> Result<(L, AccessToken), UnreadableValue> {
-    let (label, header_len) = split_label(value)?;
+    value: &'a [u8],
+) -> Result<(Header<'a>, AccessToken), UnreadableValue> {
+    let header = parse_header(value)?;
+    let header_len = header.len;
     let rest = &value[header_len..];
     if rest.len() < NONCE_LEN + TAG_LEN {
         return Err(UnreadableValue::Malformed);
@@ -208,28 +239,100 @@ fn open_with<L: for<'de> Deserialize<'de>>(
         drop(Zeroizing::new(error.into_bytes()));
         UnreadableValue::Malformed
     })?;
-    Ok((label, AccessToken::new(token)))
+    Ok((header, AccessToken::new(token)))
 }
 
 /// The clear-text label of a value, without the key. It is not authenticated: use it for
 /// display only.
 pub fn read_label(value: &[u8]) -> Result<TokenLabel, UnreadableValue> {
-    split_label(value).map(|(label, _)| label)
+    label_of(&parse_header(value)?)
 }
 
-fn split_label<L: for<'de> Deserialize<'de>>(value: &[u8]) -> Result<(L, usize), UnreadableValue> {
-    let malformed = UnreadableValue::Malformed;
-    let header = value.get(..8).ok_or(malformed)?;
-    if &header[..4] != MAGIC {
-        return Err(malformed);
+fn label_of(header: &Header<'_>) -> Result<TokenLabel, UnreadableValue> {
+    let owner: Owner =
+        serde_json::from_slice(header.owner_json).map_err(|_| UnreadableValue::Malformed)?;
+    let times = header.times.clone();
+    Ok(TokenLabel {
+        token_url: owner.token_url,
+        client_id: owner.client_id,
+        audience: owner.audience,
+        scopes: owner.scopes,
+        granted_scope: times.granted_scope,
+        requested_at_ms: times.requested_at_ms,
+        expires_in_ms: times.expires_in_ms,
+        fresh_until_ms: times.fresh_until_ms,
+    })
+}
+
+fn parse_header(value: &[u8]) -> Result<Header<'_>, UnreadableValue> {
+    let mut reader = Reader { value, at: 0 };
+    if reader.take(4)? != MAGIC {
+        return Err(UnreadableValue::Malformed);
     }
-    let label_len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
-    if label_len > MAX_LABEL_LEN {
-        return Err(malformed);
+    let requested_at_ms = reader.u64()?;
+    let expires_in_ms = reader.u64()?;
+    let fresh_until_ms = reader.u64()?;
+    let granted_scope = match reader.u32()? {
+        NO_SCOPE => None,
+        length => {
+            let bytes = reader.part(length)?;
+            let scope = std::str::from_utf8(bytes).map_err(|_| UnreadableValue::Malformed)?;
+            Some(scope.to_owned())
+        }
+    };
+    let owner_length = reader.u32()?;
+    let owner_json = reader.part(owner_length)?;
+
+    Ok(Header {
+        times: TokenTimes {
+            granted_scope,
+            requested_at_ms,
+            expires_in_ms,
+            fresh_until_ms,
+        },
+        owner_json,
+        len: reader.at,
+    })
+}
+
+/// Reads the fixed-layout fields, refusing to run past the end.
+struct Reader<'a> {
+    value: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, length: usize) -> Result<&'a [u8], UnreadableValue> {
+        let end = self
+            .at
+            .checked_add(length)
+            .ok_or(UnreadableValue::Malformed)?;
+        let bytes = self
+            .value
+            .get(self.at..end)
+            .ok_or(UnreadableValue::Malformed)?;
+        self.at = end;
+        Ok(bytes)
     }
-    let label_bytes = value.get(8..8 + label_len).ok_or(malformed)?;
-    let label = serde_json::from_slice(label_bytes).map_err(|_| malformed)?;
-    Ok((label, 8 + label_len))
+
+    fn part(&mut self, length: u32) -> Result<&'a [u8], UnreadableValue> {
+        let length = length as usize;
+        if length > MAX_PART_LEN {
+            return Err(UnreadableValue::Malformed);
+        }
+        self.take(length)
+    }
+
+    fn u32(&mut self) -> Result<u32, UnreadableValue> {
+        let bytes = self.take(4)?;
+        Ok(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
+    fn u64(&mut self) -> Result<u64, UnreadableValue> {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(self.take(8)?);
+        Ok(u64::from_be_bytes(bytes))
+    }
 }
 
 fn associated_data(header: &[u8], name: &str) -> Vec<u8> {
@@ -292,6 +395,7 @@ mod tests {
         assert_eq!(access_token.secret(), SECRET);
         assert_eq!(label.client_id, "c");
         assert_eq!(label.scopes, ["r", "w"]);
+        assert_eq!(label.granted_scope.as_deref(), Some("r w"));
         assert_eq!(label.expires_in_ms, 3_600_000);
         assert_eq!(label.fresh_until_ms - label.requested_at_ms, 3_300_000);
         assert_eq!(read_label(&sealed).unwrap(), label);
@@ -377,7 +481,8 @@ mod tests {
             );
         }
         let mut huge_length = sealed.clone();
-        huge_length[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        // The length of the granted scope, after the magic and three u64.
+        huge_length[28..32].copy_from_slice(&(u32::MAX - 1).to_be_bytes());
 
         assert_eq!(
             open(&encryption_key(1), "n", &huge_length).unwrap_err(),

@@ -126,7 +126,10 @@ async fn three_node_cluster_holds_and_shares_tokens_like_one_server() {
     let first = setup.client(&cache).token().await.unwrap();
     let second = setup.client(&cache).token().await.unwrap();
 
-    assert_eq!(first.access_token.secret(), second.access_token.secret());
+    assert!(
+        first.access_token.secret() == second.access_token.secret(),
+        "the tokens differ"
+    );
     assert_eq!(setup.emulator.token_requests(), 1);
     let listed = cache.list().await.unwrap();
     assert_eq!(listed.len(), 1);

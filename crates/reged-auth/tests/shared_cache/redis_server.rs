@@ -52,6 +52,12 @@ impl RedisServer {
         (server, tls_port.parse().unwrap())
     }
 
+    /// A read-only replica of `primary`.
+    pub fn start_replica_of(primary: &RedisServer) -> Self {
+        let port = primary.port.to_string();
+        Self::start_with(&["--replicaof", "127.0.0.1", &port])
+    }
+
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)

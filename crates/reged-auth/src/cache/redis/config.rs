@@ -14,6 +14,9 @@ pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a lease on a token request lasts by default: longer than a token request takes,
 /// short enough that a crashed holder delays the others only this much.
 pub const DEFAULT_LEASE_TIME: Duration = Duration::from_secs(5);
+/// How long an instance waits for another's token request by default before it sends its own:
+/// the client's whole-request time-out.
+pub const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(30);
 /// How often a waiter looks for the lease holder's token by default.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -29,6 +32,7 @@ pub struct RedisConfig {
     pub(super) connect_timeout: Duration,
     pub(super) command_timeout: Duration,
     pub(super) lease_time: Duration,
+    pub(super) wait_limit: Duration,
     pub(super) poll_interval: Duration,
     pub(super) tls_roots: Option<Vec<u8>>,
 }
@@ -78,6 +82,7 @@ impl RedisConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             lease_time: DEFAULT_LEASE_TIME,
+            wait_limit: DEFAULT_WAIT_LIMIT,
             poll_interval: DEFAULT_POLL_INTERVAL,
             tls_roots: None,
         }
@@ -107,11 +112,18 @@ impl RedisConfig {
         self
     }
 
-    /// How long the lease on a token request lasts; 5 s by default. The other instances wait
-    /// twice as long for its holder before they fetch a token themselves: a crashed holder's
-    /// lease expires, and one of them takes it over, well before that.
+    /// How long the lease on a token request lasts without renewal; 5 s by default. Its holder
+    /// renews it every third of that while its request is under way, so this is how long a
+    /// crashed holder delays the others: its lease expires, and one of them takes it over.
     pub fn lease_time(mut self, lease_time: Duration) -> Self {
-        self.lease_time = lease_time.max(Duration::from_millis(1));
+        self.lease_time = lease_time.max(Duration::from_millis(3));
+        self
+    }
+
+    /// How long an instance waits for a live lease holder's token before it sends a token
+    /// request of its own; 30 s by default.
+    pub fn wait_limit(mut self, limit: Duration) -> Self {
+        self.wait_limit = limit;
         self
     }
 
@@ -149,6 +161,7 @@ impl fmt::Debug for RedisConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("command_timeout", &self.command_timeout)
             .field("lease_time", &self.lease_time)
+            .field("wait_limit", &self.wait_limit)
             .field("poll_interval", &self.poll_interval)
             .field("tls_roots", &self.tls_roots.as_ref().map(|_| "custom"))
             .finish()

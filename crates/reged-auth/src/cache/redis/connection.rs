@@ -90,8 +90,18 @@ impl Connection {
         })
     }
 
-    /// Runs one command.
+    /// Runs one command for the token path, whose failures are reported as an outage.
     pub(super) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, CommandFailure> {
+        let outcome = self.query_quietly(cmd).await;
+        self.record(outcome.as_ref().err());
+        outcome
+    }
+
+    /// Runs one command whose failure the caller reports (listing, clearing).
+    pub(super) async fn query_quietly<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+    ) -> Result<T, CommandFailure> {
         self.timed(async {
             let mut handle = self.handle().await?;
             cmd.query_async(&mut handle).await
@@ -99,8 +109,18 @@ impl Connection {
         .await
     }
 
-    /// Runs a pipeline: several commands in one round trip.
+    /// Runs a pipeline, several commands in one round trip, for the token path.
     pub(super) async fn query_pipeline<T: FromRedisValue>(
+        &self,
+        pipeline: &Pipeline,
+    ) -> Result<T, CommandFailure> {
+        let outcome = self.query_pipeline_quietly(pipeline).await;
+        self.record(outcome.as_ref().err());
+        outcome
+    }
+
+    /// Runs a pipeline whose failure the caller reports.
+    pub(super) async fn query_pipeline_quietly<T: FromRedisValue>(
         &self,
         pipeline: &Pipeline,
     ) -> Result<T, CommandFailure> {
@@ -111,20 +131,23 @@ impl Connection {
         .await
     }
 
-    /// Runs a Lua script.
+    /// Runs a Lua script for the token path.
     pub(super) async fn invoke<T: FromRedisValue>(
         &self,
         script: &ScriptInvocation<'_>,
     ) -> Result<T, CommandFailure> {
-        self.timed(async {
-            let mut handle = self.handle().await?;
-            script.invoke_async(&mut handle).await
-        })
-        .await
+        let outcome = self
+            .timed(async {
+                let mut handle = self.handle().await?;
+                script.invoke_async(&mut handle).await
+            })
+            .await;
+        self.record(outcome.as_ref().err());
+        outcome
     }
 
     /// Runs `cmd` on every primary of a cluster and joins the arrays they answer; on one
-    /// server, runs it there.
+    /// server, runs it there. The caller reports a failure.
     pub(super) async fn query_all_primaries<T: FromRedisValue>(
         &self,
         cmd: Cmd,
@@ -178,13 +201,11 @@ impl Connection {
         &self,
         command: impl Future<Output = Result<T, RedisError>>,
     ) -> Result<T, CommandFailure> {
-        let outcome = match tokio::time::timeout(self.command_timeout, command).await {
+        match tokio::time::timeout(self.command_timeout, command).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(CommandFailure::Redis(error)),
             Err(_) => Err(CommandFailure::TimedOut(self.command_timeout)),
-        };
-        self.record(outcome.as_ref().err());
-        outcome
+        }
     }
 
     /// Warns when the cache becomes unavailable and when it is back, once each: a command that

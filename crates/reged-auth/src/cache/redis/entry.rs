@@ -1,6 +1,8 @@
 //! One key's place in the shared cache: read, lease, wait, write, evict.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -36,6 +38,8 @@ pub struct RedisEntry {
     name: String,
     lease_name: String,
     sealer: Sealer,
+    /// Set once an unusable value has been reported: a waiter polls, and one warning will do.
+    reported_unreadable: Arc<AtomicBool>,
 }
 
 enum Read {
@@ -72,6 +76,7 @@ impl RedisEntry {
             key: key.clone(),
             cache,
             sealer: Sealer::new(&encryption_key),
+            reported_unreadable: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -90,10 +95,11 @@ impl RedisEntry {
 
     /// The token in Redis, or the token that one instance of the fleet fetches for all.
     ///
-    /// On a miss this instance takes the lease and calls `fetch`, or waits for the instance that
-    /// holds it. It calls `fetch` without a lease when Redis is unavailable or when the holder
-    /// has not delivered within twice the lease time. A fetched token is written to Redis; an
-    /// error is returned and never stored.
+    /// On a miss this instance takes the lease and calls `fetch`, renewing the lease while the
+    /// request is under way, or waits for the instance that holds it. A holder that dies stops
+    /// renewing, its lease expires within the lease time, and a waiter takes it over. `fetch` is
+    /// called without a lease when Redis is unavailable or when no token came within the wait
+    /// limit. A fetched token is written to Redis; an error is returned and never stored.
     pub async fn get_or_fetch<F, Fut>(&self, fetch: F) -> Result<CachedToken, TokenError>
     where
         F: FnOnce() -> Fut,
@@ -106,7 +112,18 @@ impl RedisEntry {
             Turn::Unavailable => return fetch().await,
         };
 
-        let fetched = fetch().await;
+        // If every caller of this request is cancelled, the lease is not released: it expires
+        // within the lease time, and the others take it over then.
+        let fetched = match &lease {
+            Some(lease) => {
+                let fetch = std::pin::pin!(fetch());
+                tokio::select! {
+                    fetched = fetch => fetched,
+                    never = self.renew(lease) => match never {},
+                }
+            }
+            None => fetch().await,
+        };
         if let Ok(token) = &fetched {
             self.insert(token).await;
         }
@@ -163,7 +180,8 @@ impl RedisEntry {
 
     async fn wait_for_turn(&self) -> Turn {
         let lease = Lease::random();
-        let deadline = Instant::now() + 2 * self.cache.config.lease_time;
+        let wait_limit = self.cache.config.wait_limit;
+        let deadline = Instant::now() + wait_limit;
 
         loop {
             match self.read().await {
@@ -187,7 +205,7 @@ impl RedisEntry {
             if Instant::now() >= deadline {
                 tracing::warn!(
                     entry = %self.name,
-                    waited_ms = (2 * self.cache.config.lease_time).as_millis() as u64,
+                    waited_ms = wait_limit.as_millis() as u64,
                     "the instance holding the token lease did not deliver; fetching directly"
                 );
                 return Turn::Alone;
@@ -220,11 +238,13 @@ impl RedisEntry {
             Ok(Some(token)) => Read::Hit(token),
             Ok(None) => Read::Miss,
             Err(unreadable) => {
-                tracing::warn!(
-                    entry = %self.name,
-                    reason = %unreadable,
-                    "unusable value in the shared cache; treating it as a miss and replacing it"
-                );
+                if !self.reported_unreadable.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        entry = %self.name,
+                        reason = %unreadable,
+                        "unusable value in the shared cache; treating it as a miss and replacing it"
+                    );
+                }
                 Read::Miss
             }
         }
@@ -265,6 +285,21 @@ impl RedisEntry {
         Ok(answer.is_some())
     }
 
+    /// Extends the lease every third of its time while it is still ours; never returns, and
+    /// stops renewing once the lease is lost or Redis fails.
+    async fn renew(&self, lease: &Lease) -> Infallible {
+        let lease_ms = self.cache.config.lease_time.as_millis() as u64;
+        loop {
+            tokio::time::sleep(self.cache.config.lease_time / 3).await;
+            let mut invocation = COMPARE_AND_EXTEND.key(&self.lease_name);
+            invocation.arg(&lease.value).arg(lease_ms.max(1));
+            let renewed: Result<i64, _> = self.cache.connection.invoke(&invocation).await;
+            if !matches!(renewed, Ok(1)) {
+                return std::future::pending().await;
+            }
+        }
+    }
+
     async fn release(&self, lease: Lease) {
         self.compare_and_delete(&self.lease_name, lease.value.as_bytes())
             .await;
@@ -276,6 +311,18 @@ impl RedisEntry {
         let _: Result<i64, _> = self.cache.connection.invoke(&invocation).await;
     }
 }
+
+/// Extends `KEYS[1]` to `ARGV[2]` ms only while it still holds `ARGV[1]`.
+static COMPARE_AND_EXTEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+",
+    )
+});
 
 impl Lease {
     fn random() -> Self {
