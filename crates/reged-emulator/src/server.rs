@@ -358,6 +358,11 @@ async fn serve_connection(
     state: Arc<AppState>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
+    // Small answers go out at once: without this, Nagle's algorithm and the peer's delayed
+    // acknowledgements hold a token response back for up to 40 ms.
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!(%remote, %error, "could not set TCP_NODELAY");
+    }
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(error)) => {
