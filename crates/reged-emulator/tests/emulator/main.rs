@@ -10,6 +10,7 @@ mod metadata;
 mod proxy;
 mod python;
 mod resource_server;
+mod security;
 mod state_dir;
 mod support;
 mod token_endpoint;
