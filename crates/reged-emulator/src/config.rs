@@ -158,8 +158,8 @@ impl EmulatorConfig {
     }
 
     /// Takes the client certificate from the `Client-Cert` (RFC 9440) or `X-SSL-Client-Cert`
-    /// (nginx) header of requests that come from `proxy`; from anyone else those headers are
-    /// dropped.
+    /// (nginx) header of requests that come from `proxy` and carry one; from anyone else those
+    /// headers are dropped. See [`proxy_header`](crate::proxy_header).
     pub fn with_trusted_proxy(mut self, proxy: IpAddr) -> EmulatorConfig {
         self.trusted_proxies.push(proxy);
         self

@@ -389,7 +389,7 @@ async fn serve_connection(
     let from_proxy = proxy_header::is_trusted_proxy(state.config.trusted_proxies(), remote.ip());
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         let certificate = if from_proxy {
-            forwarded_certificate(&state, request.headers(), remote)
+            forwarded_certificate(&state, request.headers(), remote, certificate.as_ref())
         } else {
             proxy_header::strip(request.headers_mut());
             certificate.clone()
@@ -408,11 +408,14 @@ async fn serve_connection(
     }
 }
 
-/// The certificate a trusted proxy forwarded, if it is one the handshake would have taken.
+/// The certificate a trusted proxy forwarded, if it is one the handshake would have taken;
+/// without a forwarded one, the connection's own (a client that connects directly from the
+/// proxy's address, as on loopback).
 fn forwarded_certificate(
     state: &AppState,
     headers: &hyper::HeaderMap,
     remote: SocketAddr,
+    connection_certificate: Option<&ClientCertificate>,
 ) -> Option<ClientCertificate> {
     match proxy_header::forwarded_chain(headers) {
         Ok(Some(chain)) if state.verifier.verify_chain(&chain) => {
@@ -422,7 +425,7 @@ fn forwarded_certificate(
             tracing::info!(%remote, "proxy forwarded a certificate that is not trusted");
             None
         }
-        Ok(None) => None,
+        Ok(None) => connection_certificate.cloned(),
         Err(error) => {
             tracing::info!(%remote, %error, "proxy forwarded an unreadable certificate");
             None
