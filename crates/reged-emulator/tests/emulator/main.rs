@@ -7,6 +7,7 @@ mod curl;
 mod faults;
 mod logging;
 mod metadata;
+mod nginx;
 mod proxy;
 mod python;
 mod resource_server;
