@@ -145,8 +145,8 @@ impl RunningEmulator {
     }
 
     /// The `iss` of the tokens it issues.
-    pub fn issuer(&self) -> &'static str {
-        self.profile().issuer()
+    pub fn issuer(&self) -> &str {
+        self.state.config.issuer()
     }
 
     /// The audience its API accepts.
