@@ -55,7 +55,7 @@ impl AppState {
         let faults = Arc::new(Faults::new(config.faults().clone()));
         let clock = faults.clone();
         let resource_server =
-            ResourceServer::new(profile.issuer(), profile.api_audience(), keys.clone())
+            ResourceServer::new(config.issuer(), profile.api_audience(), keys.clone())
                 .with_realm(api::REALM)
                 .allow_unbound_tokens()
                 .with_clock(move || shifted(system_time(), clock.clock_offset()));

@@ -100,6 +100,7 @@ pub struct EmulatorConfig {
     trusted_proxies: Vec<IpAddr>,
     faults: FaultSettings,
     admin: Option<AdminSettings>,
+    issuer: Option<String>,
 }
 
 impl EmulatorConfig {
@@ -113,6 +114,7 @@ impl EmulatorConfig {
             trusted_proxies: Vec::new(),
             faults: FaultSettings::default(),
             admin: None,
+            issuer: None,
         }
     }
 
@@ -158,8 +160,8 @@ impl EmulatorConfig {
     }
 
     /// Takes the client certificate from the `Client-Cert` (RFC 9440) or `X-SSL-Client-Cert`
-    /// (nginx) header of requests that come from `proxy`; from anyone else those headers are
-    /// dropped.
+    /// (nginx) header of requests that come from `proxy` and carry one; from anyone else those
+    /// headers are dropped. See [`proxy_header`](crate::proxy_header).
     pub fn with_trusted_proxy(mut self, proxy: IpAddr) -> EmulatorConfig {
         self.trusted_proxies.push(proxy);
         self
@@ -190,6 +192,19 @@ impl EmulatorConfig {
     /// The faults in force at start.
     pub fn faults(&self) -> &FaultSettings {
         &self.faults
+    }
+
+    /// Sets the `iss` of the tokens and of the metadata, instead of the profile's RegEd-shaped
+    /// one: a client that checks RFC 8414's rule (the issuer is the URL the metadata was
+    /// fetched under, less its well-known suffix) wants the emulator's own base URL here.
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> EmulatorConfig {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The `iss` of the tokens: the one set, or the profile's.
+    pub fn issuer(&self) -> &str {
+        self.issuer.as_deref().unwrap_or(self.profile.issuer())
     }
 
     /// The profile.

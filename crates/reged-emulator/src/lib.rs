@@ -26,23 +26,32 @@
 //!
 //! - `POST /oauth/token`, RegEd's token endpoint: a form with `grant_type=client_credentials`,
 //!   `client_id`, `audience` and `scope` (all four required), no `Authorization` header, the
-//!   client authenticated by the subject of its TLS certificate (`tls_client_auth`). The answer
-//!   is `{"access_token","scope","expires_in","token_type":"Bearer"}`, or an RFC 6749 error:
+//!   client authenticated by its TLS certificate ([`ClientAuthentication`]: `tls_client_auth`
+//!   by subject DN or one SAN, or `self_signed_tls_client_auth`). The answer is
+//!   `{"access_token","scope","expires_in","token_type":"Bearer"}`, or an RFC 6749 error:
 //!   `invalid_request` (wrong content type, missing, empty or repeated parameter, an
 //!   `Authorization` header or a `client_secret`), `unsupported_grant_type`, 401
-//!   `invalid_client` (unknown client, no certificate, or a certificate of another subject; the
-//!   log tells which), `invalid_scope` (a scope the client may not have), and 400
-//!   `invalid_target` (RFC 8707's code) for an audience the client may not have. Every answer
-//!   carries `Cache-Control: no-store` and `Pragma: no-cache`.
-//! - `GET /v1/whoami`, answering `{"client_id","scope","audience","thumbprint"}`, and
-//!   `POST /v1/echo`, answering with the request body. Both want `Authorization: Bearer`
-//!   with a token that this emulator signed with its current key, that has not expired, whose
-//!   audience is the profile's API audience, and that is bound to the certificate of the
-//!   connection. Errors follow RFC 6750 with `realm="reged-emulator"`.
+//!   `invalid_client` (unknown client, no certificate, or a certificate that does not match
+//!   the registration; the log tells which), `unauthorized_client` (a client without the
+//!   grant), `invalid_scope`, and 400 `invalid_target` (RFC 8707's code) for an audience the
+//!   client may not have. Every answer carries `Cache-Control: no-store` and
+//!   `Pragma: no-cache`.
+//! - `GET /oauth/jwks` ([`JWKS_PATH`]), `POST /oauth/introspect` ([`INTROSPECTION_PATH`], RFC
+//!   7662, mTLS client authentication) and `GET /.well-known/oauth-authorization-server`
+//!   ([`METADATA_PATH`], RFC 8414 with RFC 8705's `mtls_endpoint_aliases`).
+//! - The API, behind the [`resource_server`] layer: [`WHOAMI_PATH`], [`RECORDS_PATH`] (`GET`
+//!   needs scope `read`, `POST` scope `write`), [`ECHO_PATH`], [`STREAM_PATH`] and
+//!   [`SLOW_PATH`]. Errors follow RFC 6750 with `realm="reged-emulator"`.
 //!
-//! Access tokens are JWTs signed ES256 with a key generated at start (`typ: at+jwt`, a `kid`),
-//! with claims `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id`, `scope` and
-//! `cnf: {"x5t#S256"}`.
+//! Access tokens are JWTs per RFC 9068, signed ES256 (`typ: at+jwt`, a `kid`), with claims
+//! `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id`, `scope` and, for certificate-bound
+//! clients, `cnf: {"x5t#S256"}`. Keys rotate with an overlap during which the JWKS publishes
+//! both ([`RunningEmulator::roll_signing_key`]).
+//!
+//! Clients come from [`EmulatorConfig::with_client`], a state directory ([`StateDir`]) or a
+//! TOML file ([`read_config_file`]). A TLS-terminating proxy at a configured address may
+//! forward the client certificate ([`proxy_header`]). [`faults`] rehearse failures, set in the
+//! configuration or at run time through the [`admin`] endpoint.
 //!
 //! # Logging
 //!

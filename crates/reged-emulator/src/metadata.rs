@@ -33,7 +33,7 @@ pub(crate) async fn metadata(State(state): State<Arc<AppState>>) -> Response {
     scopes.dedup();
 
     let body = json!({
-        "issuer": state.config.profile().issuer(),
+        "issuer": state.config.issuer(),
         "token_endpoint": token_endpoint,
         "jwks_uri": format!("{base}{JWKS_PATH}"),
         "introspection_endpoint": introspection_endpoint,

@@ -5,7 +5,9 @@
 //! Only a configured proxy address may speak for a client: from anyone else these headers
 //! are removed before any handler sees them, and the certificate of the TLS connection
 //! counts. From a proxy, the header's certificate counts once it passes the same checks as
-//! at the handshake, and the proxy's own connection certificate never does.
+//! at the handshake; a request from the proxy's address without such a header keeps the
+//! certificate of its own connection (a client connecting directly, as on loopback), and one
+//! with a header that is unreadable or untrusted has none.
 
 use std::net::IpAddr;
 

@@ -145,8 +145,8 @@ impl RunningEmulator {
     }
 
     /// The `iss` of the tokens it issues.
-    pub fn issuer(&self) -> &'static str {
-        self.profile().issuer()
+    pub fn issuer(&self) -> &str {
+        self.state.config.issuer()
     }
 
     /// The audience its API accepts.
@@ -358,6 +358,11 @@ async fn serve_connection(
     state: Arc<AppState>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
+    // Small answers go out at once: without this, Nagle's algorithm and the peer's delayed
+    // acknowledgements hold a token response back for up to 40 ms.
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!(%remote, %error, "could not set TCP_NODELAY");
+    }
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(error)) => {
@@ -384,7 +389,7 @@ async fn serve_connection(
     let from_proxy = proxy_header::is_trusted_proxy(state.config.trusted_proxies(), remote.ip());
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         let certificate = if from_proxy {
-            forwarded_certificate(&state, request.headers(), remote)
+            forwarded_certificate(&state, request.headers(), remote, certificate.as_ref())
         } else {
             proxy_header::strip(request.headers_mut());
             certificate.clone()
@@ -403,11 +408,14 @@ async fn serve_connection(
     }
 }
 
-/// The certificate a trusted proxy forwarded, if it is one the handshake would have taken.
+/// The certificate a trusted proxy forwarded, if it is one the handshake would have taken;
+/// without a forwarded one, the connection's own (a client that connects directly from the
+/// proxy's address, as on loopback).
 fn forwarded_certificate(
     state: &AppState,
     headers: &hyper::HeaderMap,
     remote: SocketAddr,
+    connection_certificate: Option<&ClientCertificate>,
 ) -> Option<ClientCertificate> {
     match proxy_header::forwarded_chain(headers) {
         Ok(Some(chain)) if state.verifier.verify_chain(&chain) => {
@@ -417,7 +425,7 @@ fn forwarded_certificate(
             tracing::info!(%remote, "proxy forwarded a certificate that is not trusted");
             None
         }
-        Ok(None) => None,
+        Ok(None) => connection_certificate.cloned(),
         Err(error) => {
             tracing::info!(%remote, %error, "proxy forwarded an unreadable certificate");
             None

@@ -114,7 +114,7 @@ fn grant(
     };
     let thumbprint = client.certificate_bound().then(|| certificate.thumbprint());
     let claims = AccessTokenClaims::new(
-        config.profile().issuer(),
+        config.issuer(),
         &request.audience,
         client.client_id(),
         scope.clone(),

@@ -132,6 +132,10 @@ pub struct EmulatorRunArgs {
     /// A TOML file of more clients (`[[clients]]`), `trusted_proxies` and `[faults]`.
     #[arg(long, env = "REGED_EMULATOR_CONFIG")]
     pub config: Option<PathBuf>,
+    /// The `iss` of tokens and metadata, instead of the profile's RegEd-shaped one (e.g. the
+    /// emulator's own https://localhost:PORT, for clients that check RFC 8414's issuer rule).
+    #[arg(long, env = "REGED_EMULATOR_ISSUER")]
+    pub issuer: Option<String>,
     /// The loopback address of the admin endpoint that `reged emulator faults` talks to.
     #[arg(long, env = "REGED_EMULATOR_ADMIN", default_value = "127.0.0.1:8444")]
     pub admin_listen: SocketAddr,

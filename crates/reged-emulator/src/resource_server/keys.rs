@@ -52,6 +52,9 @@ pub enum KeyError {
         /// The key's id.
         kid: String,
     },
+    /// The document is not a JWKS.
+    #[error("the document is not a JWKS: {0}")]
+    NotJwks(String),
     /// The key's parameters do not decode.
     #[error("key {kid} does not decode: {reason}")]
     Invalid {
@@ -171,6 +174,15 @@ impl StaticKeys {
             .map(|jwk| VerificationKey::from_jwk(jwk).map(Arc::new))
             .collect::<Result<_, _>>()?;
         Ok(StaticKeys { keys })
+    }
+}
+
+impl StaticKeys {
+    /// Reads a JWKS document (as served at a `jwks_uri`) and takes every key of it.
+    pub fn from_jwks_json(json: &[u8]) -> Result<StaticKeys, KeyError> {
+        let jwks: JwkSet =
+            serde_json::from_slice(json).map_err(|error| KeyError::NotJwks(error.to_string()))?;
+        StaticKeys::from_jwks(&jwks)
     }
 }
 

@@ -65,3 +65,65 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use axum::http::{Request, Response, StatusCode, header};
+    use jsonwebtoken::jwk::JwkSet;
+    use tower::{Layer, ServiceExt};
+
+    use crate::resource_server::{AccessToken, ResourceServer, StaticKeys};
+
+    /// The layer around a plain tower service with `String` bodies, no axum router.
+    fn protected() -> impl tower::Service<
+        Request<String>,
+        Response = Response<String>,
+        Error = Infallible,
+        Future = impl Send,
+    > {
+        let keys = StaticKeys::from_jwks(&JwkSet { keys: Vec::new() }).unwrap();
+        let server =
+            ResourceServer::new("https://issuer/", "https://api", keys).with_realm("plain");
+        let inner = tower::service_fn(|request: Request<String>| async move {
+            let client = request
+                .extensions()
+                .get::<AccessToken>()
+                .map(|token| token.client_id.clone());
+            Ok::<_, Infallible>(Response::new(client.unwrap_or_default()))
+        });
+        server.layer().require_scope("read").layer(inner)
+    }
+
+    #[tokio::test]
+    async fn plain_service_without_credentials_gets_the_bare_challenge() {
+        let response = protected()
+            .oneshot(Request::new(String::new()))
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"plain\""
+        );
+    }
+
+    #[tokio::test]
+    async fn plain_service_with_an_unsigned_token_is_invalid_token() {
+        let request = Request::builder()
+            .header(header::AUTHORIZATION, "Bearer e30.e30.e30")
+            .body(String::new())
+            .unwrap();
+
+        let response = protected().oneshot(request).await.unwrap();
+
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let challenge = response.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+        assert!(response.body().contains("\"error\":\"invalid_token\""));
+    }
+}

@@ -177,3 +177,36 @@ async fn introspection_without_the_token_parameter_is_invalid_request() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
 }
+
+#[tokio::test]
+async fn issuer_set_in_the_config_is_in_the_metadata_the_tokens_and_accepted_by_the_api() {
+    let certs = reged_emulator::DevCerts::generate().unwrap();
+    let config = reged_emulator::EmulatorConfig::for_dev_certs(&certs, Profile::Uat)
+        .with_issuer("https://issuer.test");
+    let emulator = crate::support::start_with(config, &certs).await;
+    let client = client(&certs, Some(certs.client()));
+
+    let token = fetch_token(&client, &emulator).await;
+    let metadata: Value = client
+        .get(emulator.url(METADATA_PATH))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let whoami = client
+        .get(emulator.url(reged_emulator::WHOAMI_PATH))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(metadata["issuer"], "https://issuer.test");
+    assert_eq!(
+        crate::support::jwt_parts(&token).1["iss"],
+        "https://issuer.test"
+    );
+    assert_eq!(emulator.issuer(), "https://issuer.test");
+    assert_eq!(whoami.status(), 200);
+}

@@ -123,3 +123,30 @@ async fn trusted_proxy_with_a_garbled_header_is_invalid_client_not_a_crash() {
 
     assert_eq!(status, 401);
 }
+
+/// With `trusted_proxies = ["127.0.0.1"]`, curl on the same machine connecting directly (its
+/// certificate in the handshake, no header) got invalid_client.
+#[tokio::test]
+async fn direct_client_at_a_trusted_proxy_address_keeps_its_own_certificate() {
+    let (certs, emulator) = emulator_trusting("127.0.0.1").await;
+    let direct = client(&certs, Some(certs.client()));
+
+    let response = direct
+        .post(emulator.token_url())
+        .form(&token_form(&emulator))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn garbled_header_from_a_trusted_proxy_does_not_fall_back_to_the_connections_certificate() {
+    let (certs, emulator) = emulator_trusting("127.0.0.1").await;
+    let proxy = client(&certs, Some(certs.client()));
+
+    let (status, _) = token_via(&proxy, &emulator, ("client-cert", ":garbled".into())).await;
+
+    assert_eq!(status, 401);
+}

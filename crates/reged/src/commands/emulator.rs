@@ -26,6 +26,9 @@ pub async fn run(args: cli::EmulatorRunArgs) -> Result<(), Failure> {
     if let Some(path) = &args.config {
         config = read_config_file(path)?.apply(config);
     }
+    if let Some(issuer) = args.issuer {
+        config = config.with_issuer(issuer);
+    }
     let admin_token = AdminToken::generate()?;
     config = config.with_admin(AdminSettings {
         listen: args.admin_listen,
