@@ -54,18 +54,7 @@ impl Emulator {
         let config_admin = config.admin().cloned();
         let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(certs, verifier.clone())?));
 
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| EmulatorError::Listen {
-                addr: listen,
-                source,
-            })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Listen {
-                addr: listen,
-                source,
-            })?;
+        let (listener, local_addr) = bind(listen).await?;
         if !local_addr.ip().is_loopback() {
             tracing::warn!(%local_addr, "the emulator listens beyond loopback");
         }
@@ -259,6 +248,17 @@ impl Drop for RunningEmulator {
 }
 
 /// Serves the admin endpoint on a loopback address.
+/// A listener on `listen`, and the address it got (the port, when `listen` asked for 0).
+async fn bind(listen: SocketAddr) -> Result<(TcpListener, SocketAddr), EmulatorError> {
+    let error = |source| EmulatorError::Listen {
+        addr: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(error)?;
+    let local_addr = listener.local_addr().map_err(error)?;
+    Ok((listener, local_addr))
+}
+
 async fn start_admin(
     admin: AdminSettings,
     state: Arc<AppState>,
@@ -267,18 +267,7 @@ async fn start_admin(
     if !listen.ip().is_loopback() {
         return Err(EmulatorError::AdminNotLoopback(listen));
     }
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|source| EmulatorError::Listen {
-            addr: listen,
-            source,
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| EmulatorError::Listen {
-            addr: listen,
-            source,
-        })?;
+    let (listener, addr) = bind(listen).await?;
     let router = admin::router(state, admin.token);
 
     let task = tokio::spawn(async move {
