@@ -33,16 +33,16 @@ impl CachedToken {
     ) -> Self {
         let (sent_at, sent_at_wall) = sent;
         let life = policy.cached_life(response.expires_in).unwrap_or_default();
-        let sent_at_coarse = coarse_now()
-            .checked_sub(sent_at.elapsed().into())
-            .unwrap_or_else(coarse_now);
+        // What is left of the life from now on: subtracting the time since the request from
+        // the coarse clock instead would underflow on a machine up for less than that time.
+        let left = life.saturating_sub(sent_at.elapsed());
 
         Self {
             access_token: response.access_token,
             scope: response.scope,
             expires_in: response.expires_in,
             requested_at: sent_at_wall,
-            fresh_until: sent_at_coarse + life.into(),
+            fresh_until: coarse_now() + left.into(),
             fresh_until_wall: sent_at_wall + life,
         }
     }
@@ -137,6 +137,24 @@ mod tests {
         let remaining = token.remaining_cached_life();
         assert!(remaining <= Duration::from_secs(10), "{remaining:?}");
         assert!(remaining >= Duration::from_secs(9), "{remaining:?}");
+    }
+
+    #[test]
+    fn life_is_counted_from_a_request_sent_before_the_machine_booted() {
+        // An Instant further back than the monotonic clock's start: the coarse clock cannot go
+        // back that far, and falling back to "sent now" once served such a token for its
+        // whole cached life.
+        let long_ago = Duration::from_secs(10 * 365 * 24 * 3600);
+        let sent = Instant::now().checked_sub(long_ago).unwrap();
+
+        let token = CachedToken::new(
+            response(900),
+            (sent, SystemTime::now()),
+            &LifetimePolicy::default(),
+        );
+
+        assert!(!token.is_fresh());
+        assert_eq!(token.remaining_cached_life(), Duration::ZERO);
     }
 
     #[test]
