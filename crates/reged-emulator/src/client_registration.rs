@@ -76,6 +76,7 @@ pub struct ClientRegistration {
     certificate_bound: bool,
     token_lifetime: Option<Duration>,
     trusted_cas: Vec<CertificateDer<'static>>,
+    introspects_any_token: bool,
 }
 
 impl ClientRegistration {
@@ -103,6 +104,7 @@ impl ClientRegistration {
             certificate_bound: true,
             token_lifetime: None,
             trusted_cas: Vec::new(),
+            introspects_any_token: false,
         }
     }
 
@@ -156,6 +158,14 @@ impl ClientRegistration {
         self
     }
 
+    /// Lets the client introspect the tokens of every client, as a resource server does; by
+    /// default a client sees only its own tokens as active (RFC 7662 section 4 asks the
+    /// server to decide who may introspect, so that tokens cannot be scanned).
+    pub fn with_introspection_of_any_token(mut self, allowed: bool) -> ClientRegistration {
+        self.introspects_any_token = allowed;
+        self
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id
@@ -199,6 +209,11 @@ impl ClientRegistration {
     /// The client's own token lifetime, if it has one.
     pub fn token_lifetime(&self) -> Option<Duration> {
         self.token_lifetime
+    }
+
+    /// Whether the client may introspect the tokens of other clients.
+    pub fn introspects_any_token(&self) -> bool {
+        self.introspects_any_token
     }
 
     /// The CAs the client's certificate must chain to; empty when any trusted CA will do.

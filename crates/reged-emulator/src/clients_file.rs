@@ -11,6 +11,7 @@
 //! ca_file = "partner-a-ca.pem"            # optional: narrows the trusted CAs for this client
 //! access_token_lifetime = 300             # optional, seconds
 //! tls_client_certificate_bound_access_tokens = true   # the default
+//! introspect_any_token = false            # the default: introspection shows its own tokens
 //!
 //! [[clients]]
 //! client_id = "robot"
@@ -130,6 +131,8 @@ struct ClientEntry {
     tls_client_certificate_bound_access_tokens: Option<bool>,
     access_token_lifetime: Option<u64>,
     ca_file: Option<PathBuf>,
+    #[serde(default)]
+    introspect_any_token: bool,
 }
 
 /// Reads the registrations of the TOML file at `path`.
@@ -189,6 +192,7 @@ fn registration(entry: ClientEntry, dir: &Path) -> Result<ClientRegistration, St
         }
         client = client.with_token_lifetime(Duration::from_secs(seconds));
     }
+    client = client.with_introspection_of_any_token(entry.introspect_any_token);
     if let Some(ca_file) = entry.ca_file {
         client = client.with_trusted_cas(read_certificates(&dir.join(ca_file))?);
     }
@@ -333,12 +337,14 @@ mod tests {
              tls_client_auth_subject_dn = \"/C=US/O=Acme/CN=a\"\n\
              scopes = [\"read\"]\naudiences = [\"https://api\"]\n\
              access_token_lifetime = 5\n\
-             tls_client_certificate_bound_access_tokens = false\n"
+             tls_client_certificate_bound_access_tokens = false\n\
+             introspect_any_token = true\n"
         );
 
         let clients = parse(&text).unwrap();
 
         let client = &clients[0];
+        assert!(client.introspects_any_token());
         assert_eq!(
             client.subject(),
             Some(&SubjectName::parse("CN=a,O=Acme,C=US").unwrap())

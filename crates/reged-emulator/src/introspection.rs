@@ -1,5 +1,6 @@
 //! `POST /oauth/introspect`: token introspection (RFC 7662), for clients authenticated by
-//! mutual TLS like at the token endpoint.
+//! mutual TLS like at the token endpoint. A client sees its own tokens; another client's token
+//! is `{"active":false}` to it unless it is registered to introspect any token.
 
 use std::sync::Arc;
 
@@ -78,7 +79,16 @@ fn answer(
         state.now(),
     );
     let (active, body) = match checked {
-        Ok(token) => (true, active_body(&token)),
+        Ok(token) if token.client_id == client.client_id() || client.introspects_any_token() => {
+            (true, active_body(&token))
+        }
+        Ok(_) => {
+            tracing::info!(
+                client_id = client.client_id(),
+                "introspection of another client's token, which this client may not see"
+            );
+            (false, json!({ "active": false }))
+        }
         Err(_) => (false, json!({ "active": false })),
     };
     Ok((

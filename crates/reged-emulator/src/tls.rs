@@ -2,9 +2,10 @@
 //!
 //! A certificate passes when it chains to a trusted CA (the development CA, the CAs added to
 //! the configuration, and every client's own CAs) with the clientAuth usage and within its
-//! validity, or when it is exactly one registered for a `self_signed_tls_client_auth` client.
-//! A connection without a certificate passes too, so the token endpoint can refuse it in
-//! OAuth terms. Which client a certificate belongs to is decided later, per request.
+//! validity, or when it is exactly one registered for a `self_signed_tls_client_auth` client,
+//! within its own validity dates. A connection without a certificate passes too, so the token
+//! endpoint can refuse it in OAuth terms. Which client a certificate belongs to is decided
+//! later, per request.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,7 +14,10 @@ use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
+};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::certs::{DevCerts, certificate_thumbprint};
 use crate::client_registration::ClientAuthentication;
@@ -106,6 +110,7 @@ impl ClientCertVerifier for ClientVerifier {
                     .self_signed
                     .contains(&certificate_thumbprint(end_entity)) =>
             {
+                check_validity(end_entity, now)?;
                 Ok(ClientCertVerified::assertion())
             }
             Err(error) => Err(error),
@@ -133,6 +138,28 @@ impl ClientCertVerifier for ClientVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.chained.supported_verify_schemes()
     }
+}
+
+/// Checks the validity dates of a registered self-signed certificate, which no chain
+/// verification looks at: a registration names the certificate, not forever.
+fn check_validity(certificate: &CertificateDer<'_>, now: UnixTime) -> Result<(), rustls::Error> {
+    let Ok((_, parsed)) = X509Certificate::from_der(certificate) else {
+        return Err(rustls::Error::InvalidCertificate(
+            CertificateError::BadEncoding,
+        ));
+    };
+    let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let validity = parsed.validity();
+
+    if now < validity.not_before.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYet,
+        ));
+    }
+    if now > validity.not_after.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+    }
+    Ok(())
 }
 
 /// Whether `chain` (leaf first) chains to one of `cas`, for a client whose own CAs narrow

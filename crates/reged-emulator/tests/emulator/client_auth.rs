@@ -11,7 +11,7 @@ use reged_emulator::{
 };
 use serde_json::Value;
 
-use crate::support::{Leaf, TestCa, client, jwt_parts, self_signed, start_with};
+use crate::support::{Leaf, TestCa, client, jwt_parts, self_signed, self_signed_leaf, start_with};
 
 const AUDIENCE: &str = "https://uatapi.reged.com";
 
@@ -230,6 +230,36 @@ async fn unregistered_self_signed_certificate_fails_the_handshake() {
         .unwrap_err();
 
     assert!(causes(&error).contains("UnknownCA"), "{}", causes(&error));
+}
+
+#[tokio::test]
+async fn registered_self_signed_certificate_past_its_validity_fails_the_handshake() {
+    let certs = DevCerts::generate().unwrap();
+    let ca = TestCa::new("Test CA");
+    let robot = self_signed_leaf(Leaf {
+        expired: true,
+        ..Leaf::named("robot")
+    });
+    let emulator = emulator_with(
+        &certs,
+        &ca,
+        vec![registered(
+            "robot",
+            ClientAuthentication::SelfSignedTlsClientAuth(vec![robot.thumbprint().to_owned()]),
+        )],
+    )
+    .await;
+
+    let error = request_token(&certs, &emulator, &robot, "robot")
+        .await
+        .unwrap_err();
+
+    assert!(
+        causes(&error).contains("CertificateExpired"),
+        "{}",
+        causes(&error)
+    );
+    assert_eq!(emulator.token_requests(), 0);
 }
 
 #[tokio::test]

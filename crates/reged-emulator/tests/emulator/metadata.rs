@@ -3,11 +3,12 @@
 use jsonwebtoken::jwk::JwkSet;
 use reged_emulator::resource_server::{StaticKeys, check_token};
 use reged_emulator::{
-    DEV_CLIENT_ID, INTROSPECTION_PATH, JWKS_PATH, METADATA_PATH, Profile, RunningEmulator,
+    ClientRegistration, DEV_CLIENT_ID, DevCerts, EmulatorConfig, INTROSPECTION_PATH, JWKS_PATH,
+    METADATA_PATH, OTHER_CLIENT_ID, Profile, RunningEmulator,
 };
 use serde_json::{Value, json};
 
-use crate::support::{client, fetch_token, start};
+use crate::support::{client, fetch_token, start, start_with};
 
 async fn introspect(
     client: &reqwest::Client,
@@ -159,6 +160,34 @@ async fn introspection_with_another_clients_certificate_is_invalid_client() {
     let response = introspect(&other, &emulator, DEV_CLIENT_ID, &token).await;
 
     assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn introspection_of_another_clients_token_is_active_false_unless_registered_for_it() {
+    let certs = DevCerts::generate().unwrap();
+    let resource_server =
+        ClientRegistration::new("resource-server", certs.other_client().subject().clone())
+            .with_introspection_of_any_token(true);
+    let config = EmulatorConfig::for_dev_certs(&certs, Profile::Uat).with_client(resource_server);
+    let emulator = start_with(config, &certs).await;
+    let owner = client(&certs, Some(certs.client()));
+    let other = client(&certs, Some(certs.other_client()));
+    let token = fetch_token(&owner, &emulator).await;
+
+    let scanned: Value = introspect(&other, &emulator, OTHER_CLIENT_ID, &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let allowed: Value = introspect(&other, &emulator, "resource-server", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(scanned, json!({ "active": false }));
+    assert_eq!(allowed["active"], true);
+    assert_eq!(allowed["client_id"], DEV_CLIENT_ID);
 }
 
 #[tokio::test]

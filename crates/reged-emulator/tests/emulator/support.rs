@@ -198,10 +198,13 @@ impl TestCa {
 
 /// A self-signed client certificate, for `self_signed_tls_client_auth`.
 pub fn self_signed(common_name: &str) -> PemIdentity {
+    self_signed_leaf(Leaf::named(common_name))
+}
+
+/// A self-signed certificate carrying what `leaf` says.
+pub fn self_signed_leaf(leaf: Leaf<'_>) -> PemIdentity {
     let key = rcgen::KeyPair::generate().unwrap();
-    let certificate = leaf_params(&Leaf::named(common_name))
-        .self_signed(&key)
-        .unwrap();
+    let certificate = leaf_params(&leaf).self_signed(&key).unwrap();
 
     PemIdentity::from_pem(certificate.pem(), key.serialize_pem()).unwrap()
 }
