@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::api::Record;
+use crate::client_certificate::ClientCertificate;
 use crate::config::EmulatorConfig;
 use crate::faults::{self, Faults, shifted};
 use crate::jwt::SigningKeys;
+use crate::resource_server::ResourceServer;
 use crate::resource_server::system_time;
-use crate::resource_server::{PeerCertificate, ResourceServer};
 use crate::tls::ClientVerifier;
 use crate::{api, introspection, metadata, token_endpoint};
 use axum::Router;
@@ -116,13 +117,10 @@ impl AppState {
     }
 }
 
-/// The client certificate of the request's connection.
-pub(crate) type ClientCertificate = PeerCertificate;
-
 /// The start of a thumbprint, enough to tell certificates apart in a log.
 pub(crate) fn thumbprint_prefix(certificate: Option<&ClientCertificate>) -> &str {
     certificate
-        .map(PeerCertificate::thumbprint_prefix)
+        .map(|certificate| certificate.peer().thumbprint_prefix())
         .unwrap_or("-")
 }
 

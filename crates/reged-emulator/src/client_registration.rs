@@ -5,10 +5,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
-use x509_parser::extensions::GeneralName;
-use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::certs::certificate_thumbprint;
+use crate::client_certificate::ClientCertificate;
 use crate::subject::SubjectName;
 
 /// The grant a client may use by default, and the only one the emulator serves.
@@ -221,64 +219,37 @@ impl ClientRegistration {
         &self.trusted_cas
     }
 
-    /// Checks that `leaf_der`, the certificate the connection presented, is this client's.
-    /// The error says why not, for the log only.
-    pub(crate) fn check_certificate(&self, leaf_der: &[u8]) -> Result<(), String> {
+    /// Checks that `certificate`, the one the connection presented, is this client's. The
+    /// error says why not, for the log only.
+    pub(crate) fn check_certificate(&self, certificate: &ClientCertificate) -> Result<(), String> {
         match &self.authentication {
             ClientAuthentication::SelfSignedTlsClientAuth(thumbprints) => {
-                let thumbprint = certificate_thumbprint(leaf_der);
-                if thumbprints.contains(&thumbprint) {
+                let thumbprint = certificate.thumbprint();
+                if thumbprints
+                    .iter()
+                    .any(|registered| registered == thumbprint)
+                {
                     Ok(())
                 } else {
                     Err(format!(
                         "the certificate {} is not one registered for the client",
-                        &thumbprint[..8]
+                        &thumbprint[..thumbprint.len().min(8)]
                     ))
                 }
             }
             ClientAuthentication::TlsClientAuth(name) => {
-                let Ok((_, certificate)) = X509Certificate::from_der(leaf_der) else {
+                let Some(subject) = certificate.subject() else {
                     return Err("the certificate does not parse".to_owned());
                 };
-                if certificate_has_name(&certificate, name) {
+                if certificate.carries(name) {
                     Ok(())
                 } else {
                     Err(format!(
-                        "the certificate does not carry the registered {name} (its subject is {})",
-                        SubjectName::from_certificate_der(leaf_der)
-                            .map(|subject| subject.to_string())
-                            .unwrap_or_default()
+                        "the certificate does not carry the registered {name} (its subject is \
+                         {subject})"
                     ))
                 }
             }
         }
     }
-}
-
-fn certificate_has_name(certificate: &X509Certificate<'_>, name: &CertificateName) -> bool {
-    if let CertificateName::SubjectDn(subject) = name {
-        return subject.matches_subject_of(certificate);
-    }
-    let Ok(Some(alternative_names)) = certificate.subject_alternative_name() else {
-        return false;
-    };
-
-    alternative_names
-        .value
-        .general_names
-        .iter()
-        .any(|general_name| match (name, general_name) {
-            (CertificateName::SanDns(dns), GeneralName::DNSName(found)) => {
-                dns.eq_ignore_ascii_case(found)
-            }
-            (CertificateName::SanUri(uri), GeneralName::URI(found)) => uri == found,
-            (CertificateName::SanEmail(email), GeneralName::RFC822Name(found)) => {
-                email.eq_ignore_ascii_case(found)
-            }
-            (CertificateName::SanIp(ip), GeneralName::IPAddress(found)) => match ip {
-                IpAddr::V4(ip) => ip.octets().as_slice() == *found,
-                IpAddr::V6(ip) => ip.octets().as_slice() == *found,
-            },
-            _ => false,
-        })
 }

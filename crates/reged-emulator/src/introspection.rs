@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
-use crate::app::{AppState, ClientCertificate, thumbprint_prefix};
+use crate::app::{AppState, thumbprint_prefix};
+use crate::client_certificate::ClientCertificate;
 use crate::oauth_error::OAuthError;
 use crate::resource_server::AccessToken;
 use crate::resource_server::check::{Caller, check};

@@ -66,6 +66,7 @@ pub mod admin;
 mod api;
 mod app;
 mod certs;
+mod client_certificate;
 mod client_registration;
 mod clients_file;
 mod config;

@@ -18,8 +18,9 @@ use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
 use crate::admin::{self, AdminSettings};
-use crate::app::{self, AppState, ClientCertificate, TOKEN_PATH};
+use crate::app::{self, AppState, TOKEN_PATH};
 use crate::certs::DevCerts;
+use crate::client_certificate::ClientCertificate;
 use crate::config::{EmulatorConfig, Profile};
 use crate::error::EmulatorError;
 use crate::faults::{FaultSettings, InvalidFaults};
@@ -384,6 +385,9 @@ async fn serve_connection(
             certificate.clone()
         };
         if let Some(certificate) = certificate {
+            // The resource server layer reads the peer certificate, the authorization
+            // server the names parsed with it.
+            request.extensions_mut().insert(certificate.peer().clone());
             request.extensions_mut().insert(certificate);
         }
         router.clone().call(request)

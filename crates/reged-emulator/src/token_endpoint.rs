@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Serialize;
 
-use crate::app::{AppState, ClientCertificate, thumbprint_prefix};
+use crate::app::{AppState, thumbprint_prefix};
+use crate::client_certificate::ClientCertificate;
 use crate::jwt::AccessTokenClaims;
 use crate::oauth_error::OAuthError;
 use crate::token_request::{

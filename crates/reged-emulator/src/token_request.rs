@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::client_certificate::ClientCertificate;
 use crate::client_registration::{CLIENT_CREDENTIALS, ClientRegistration};
 use crate::oauth_error::{ErrorCode, OAuthError, quote_for_description};
-use crate::resource_server::PeerCertificate;
 use crate::tls;
 
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
@@ -167,7 +167,7 @@ fn parse_scopes(scope: &str) -> Result<Vec<String>, OAuthError> {
 pub(crate) fn authenticate_client<'a>(
     clients: &'a [ClientRegistration],
     client_id: &str,
-    certificate: Option<&PeerCertificate>,
+    certificate: Option<&ClientCertificate>,
 ) -> Result<&'a ClientRegistration, OAuthError> {
     let Some(client) = clients
         .iter()
@@ -183,7 +183,7 @@ pub(crate) fn authenticate_client<'a>(
         ));
     };
     client
-        .check_certificate(certificate.leaf())
+        .check_certificate(certificate)
         .map_err(OAuthError::invalid_client)?;
     if !client.trusted_cas().is_empty()
         && !tls::chains_to(client.trusted_cas(), certificate.chain())

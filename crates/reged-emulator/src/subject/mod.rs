@@ -78,7 +78,7 @@ impl SubjectName {
         parse::parse(name).map(|rdns| SubjectName { rdns })
     }
 
-    fn from_name(name: &X509Name<'_>) -> SubjectName {
+    pub(crate) fn from_name(name: &X509Name<'_>) -> SubjectName {
         let rdns = name
             .iter()
             .map(|rdn| {
