@@ -1,7 +1,8 @@
-//! `reged emulator`: the local authorization server and API, until Ctrl-C.
+//! `reged emulator`: the local authorization server and API, until Ctrl-C or SIGTERM.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use reged_emulator::admin::{AdminSettings, AdminToken};
 use reged_emulator::{
@@ -22,6 +23,7 @@ pub async fn run(args: cli::EmulatorRunArgs) -> Result<(), Failure> {
     let listen: SocketAddr = args.listen;
 
     let state = StateDir::open_or_create(&dir)?;
+    claim_admin_file(&state, &dir)?;
     let mut config = state.config(profile);
     if let Some(path) = &args.config {
         config = read_config_file(path)?.apply(config);
@@ -62,7 +64,8 @@ pub async fn run(args: cli::EmulatorRunArgs) -> Result<(), Failure> {
             dir.display()
         ))?;
     }
-    let file = |name: &str| state.file(name).display().to_string();
+    // Quoted for a POSIX shell, so that the command can be pasted whatever the path holds.
+    let file = |name: &str| shell_quoted(&state.file(name).display().to_string());
     print_line(&format!(
         "reged emulator ({profile} profile, {}s tokens) listening on {}\n\n\
          fetch a token with:\n\n  \
@@ -84,12 +87,87 @@ pub async fn run(args: cli::EmulatorRunArgs) -> Result<(), Failure> {
         file(StateDir::CLIENT_PFX_PASSWORD),
     ))?;
 
-    tokio::signal::ctrl_c().await.map_err(|error| {
-        Failure::new(exit::FAILURE, format!("could not wait for Ctrl-C: {error}"))
-    })?;
+    let stopped = stop_signal().await;
     running.shutdown().await;
     let _ = std::fs::remove_file(state.file(StateDir::ADMIN));
+    stopped
+}
+
+/// Waits for Ctrl-C, or for SIGTERM (what `kill`, `timeout`, systemd and container runtimes
+/// send), so that either stops the emulator cleanly.
+async fn stop_signal() -> Result<(), Failure> {
+    let failed = |error: std::io::Error| {
+        Failure::new(
+            exit::FAILURE,
+            format!("could not wait for a stop signal: {error}"),
+        )
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).map_err(failed)?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.map_err(failed),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.map_err(failed)
+}
+
+/// An admin file left by an emulator that was killed is removed, so that this one can write
+/// its own; one whose endpoint still answers belongs to an emulator running on this state
+/// directory, whose faults commands must keep working, so that is an error.
+fn claim_admin_file(state: &StateDir, dir: &Path) -> Result<(), Failure> {
+    let path = state.file(StateDir::ADMIN);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(());
+    }
+    if let Ok((url, _)) = StateDir::read_admin_file(dir)
+        && admin_endpoint_answers(&url)
+    {
+        return Err(Failure::new(
+            exit::CONFIG,
+            format!(
+                "another emulator is running on the state directory {} (its admin endpoint \
+                 {url} answers): stop it, or give this one its own --state-dir",
+                dir.display()
+            ),
+        ));
+    }
+
+    std::fs::remove_file(&path).map_err(|error| {
+        Failure::new(
+            exit::CONFIG,
+            format!(
+                "could not remove {}, left by an emulator that is no longer running: {error}; \
+                 delete it by hand",
+                path.display()
+            ),
+        )
+    })?;
+    tracing::info!(path = %path.display(), "removed the admin file of a stopped emulator");
     Ok(())
+}
+
+fn admin_endpoint_answers(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return false;
+    };
+    let Ok(mut addrs) = (host.trim_matches(['[', ']']), port).to_socket_addrs() else {
+        return false;
+    };
+    addrs.any(|addr| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok())
+}
+
+/// `text` as one word for a POSIX shell: as it is when that is safe, quoted otherwise.
+fn shell_quoted(text: &str) -> String {
+    shlex::try_quote(text)
+        .map(|quoted| quoted.into_owned())
+        .unwrap_or_else(|_| text.to_owned())
 }
 
 /// The URL a client on this machine uses: the development server certificate names
