@@ -158,8 +158,17 @@ struct RotateQuery {
     overlap_s: Option<u64>,
 }
 
+/// The longest overlap a rotation may have: a week is far beyond the life of any token.
+const MAX_OVERLAP: Duration = Duration::from_secs(7 * 24 * 3600);
+
 async fn rotate_key(State(state): State<AdminState>, Query(query): Query<RotateQuery>) -> Response {
     let overlap = Duration::from_secs(query.overlap_s.unwrap_or(0));
+    if overlap > MAX_OVERLAP {
+        return bad_request(format!(
+            "overlap_s must be at most {} (7 days)",
+            MAX_OVERLAP.as_secs()
+        ));
+    }
 
     match state.app.keys.rotate(overlap) {
         Ok(()) => {

@@ -31,6 +31,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ipnet::IpNet;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use serde::Deserialize;
@@ -48,7 +49,7 @@ struct ClientsFile {
     #[serde(default)]
     clients: Vec<ClientEntry>,
     #[serde(default)]
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<String>,
     faults: Option<FaultSettings>,
 }
 
@@ -58,8 +59,8 @@ struct ClientsFile {
 pub struct ConfigFile {
     /// The `[[clients]]`.
     pub clients: Vec<ClientRegistration>,
-    /// `trusted_proxies = ["127.0.0.1"]`.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// `trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]`: addresses and CIDR ranges.
+    pub trusted_proxies: Vec<IpNet>,
     /// The `[faults]` table, see [`FaultSettings`].
     pub faults: Option<FaultSettings>,
 }
@@ -67,10 +68,16 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Adds what the file holds to `config`.
     pub fn apply(self, config: EmulatorConfig) -> EmulatorConfig {
-        let mut config = self
-            .clients
-            .into_iter()
-            .fold(config, EmulatorConfig::with_client);
+        let mut config = self.clients.into_iter().fold(config, |config, client| {
+            if config.client(client.client_id()).is_some() {
+                tracing::warn!(
+                    client_id = client.client_id(),
+                    "the configuration file's client replaces the one registered before it \
+                     (a development client of the state directory)"
+                );
+            }
+            config.with_client(client)
+        });
         for proxy in self.trusted_proxies {
             config = config.with_trusted_proxy(proxy);
         }
@@ -90,21 +97,31 @@ pub fn read_config_file(path: impl AsRef<Path>) -> Result<ConfigFile, EmulatorEr
         source,
     })?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let error = |problem| EmulatorError::ClientsFile {
+
+    parse_config(&text, dir).map_err(|problem| EmulatorError::ClientsFile {
         path: path.to_path_buf(),
         problem,
-    };
+    })
+}
 
-    let file: ClientsFile = toml::from_str(&text).map_err(|e| error(e.to_string()))?;
+/// Reads a configuration from TOML text; files are relative to `dir`.
+fn parse_config(text: &str, dir: &Path) -> Result<ConfigFile, String> {
+    let file: ClientsFile = toml::from_str(text).map_err(|error| error.to_string())?;
     if let Some(faults) = &file.faults {
         faults
             .validate()
-            .map_err(|invalid| error(format!("[faults]: {invalid}")))?;
+            .map_err(|invalid| format!("[faults]: {invalid}"))?;
     }
-    let clients = registrations(file.clients, dir).map_err(error)?;
+    let trusted_proxies = file
+        .trusted_proxies
+        .iter()
+        .map(|proxies| proxy_range(proxies))
+        .collect::<Result<_, _>>()?;
+    let clients = registrations(file.clients, dir)?;
+
     Ok(ConfigFile {
         clients,
-        trusted_proxies: file.trusted_proxies,
+        trusted_proxies,
         faults: file.faults,
     })
 }
@@ -156,6 +173,20 @@ pub(crate) fn parse_clients(text: &str, dir: &Path) -> Result<Vec<ClientRegistra
     registrations(file.clients, dir)
 }
 
+/// An address (`10.1.2.3`, `::1`) or a CIDR range (`10.0.0.0/8`).
+fn proxy_range(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    if let Ok(address) = text.parse::<IpAddr>() {
+        return Ok(IpNet::from(address));
+    }
+    text.parse::<IpNet>().map_err(|_| {
+        format!(
+            "trusted_proxies: {text:?} is neither an IP address nor a CIDR range \
+             such as 10.0.0.0/8"
+        )
+    })
+}
+
 fn registrations(entries: Vec<ClientEntry>, dir: &Path) -> Result<Vec<ClientRegistration>, String> {
     let mut seen = HashSet::new();
     let mut clients = Vec::new();
@@ -176,6 +207,13 @@ fn registration(entry: ClientEntry, dir: &Path) -> Result<ClientRegistration, St
         return Err("client_id is empty".to_owned());
     }
     let authentication = authentication(&entry, dir)?;
+    // A client without them could never get a token: a mistake in the file, not a choice.
+    if entry.scopes.is_empty() {
+        return Err("scopes is empty: list the scopes the client may ask for".to_owned());
+    }
+    if entry.audiences.is_empty() {
+        return Err("audiences is empty: list the audiences the client may ask for".to_owned());
+    }
 
     let mut client = ClientRegistration::with_authentication(entry.client_id, authentication)
         .with_scopes(entry.scopes)
@@ -328,14 +366,14 @@ mod tests {
         parse_clients(text, Path::new("."))
     }
 
-    const HEAD: &str = "[[clients]]\nclient_id = \"a\"\n";
+    const HEAD: &str =
+        "[[clients]]\nclient_id = \"a\"\nscopes = [\"read\"]\naudiences = [\"https://api\"]\n";
 
     #[test]
     fn subject_dn_client_reads_with_its_settings() {
         let text = format!(
             "{HEAD}token_endpoint_auth_method = \"tls_client_auth\"\n\
              tls_client_auth_subject_dn = \"/C=US/O=Acme/CN=a\"\n\
-             scopes = [\"read\"]\naudiences = [\"https://api\"]\n\
              access_token_lifetime = 5\n\
              tls_client_certificate_bound_access_tokens = false\n\
              introspect_any_token = true\n"
@@ -472,6 +510,43 @@ mod tests {
         assert_eq!(
             parse(&format!("{entry}{entry}")).unwrap_err(),
             "client a is registered twice"
+        );
+    }
+
+    #[test]
+    fn client_without_scopes_or_audiences_is_refused() {
+        let method = "token_endpoint_auth_method = \"tls_client_auth\"\n\
+                      tls_client_auth_san_dns = \"a\"\n";
+        let no_scopes = format!("[[clients]]\nclient_id = \"a\"\naudiences = [\"x\"]\n{method}");
+        let no_audiences = format!("[[clients]]\nclient_id = \"a\"\nscopes = [\"x\"]\n{method}");
+
+        assert_eq!(
+            parse(&no_scopes).unwrap_err(),
+            "client a: scopes is empty: list the scopes the client may ask for"
+        );
+        assert!(
+            parse(&no_audiences)
+                .unwrap_err()
+                .contains("audiences is empty")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges_and_name_a_bad_one() {
+        let config = parse_config(
+            "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n",
+            Path::new("."),
+        )
+        .unwrap();
+        let error = parse_config("trusted_proxies = [\"10.0.0.0/33\"]\n", Path::new("."))
+            .map(|_| ())
+            .unwrap_err();
+
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(config.trusted_proxies[1].contains(&"10.9.8.7".parse::<IpAddr>().unwrap()));
+        assert!(
+            error.contains("neither an IP address nor a CIDR range"),
+            "{error}"
         );
     }
 

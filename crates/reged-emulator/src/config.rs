@@ -1,10 +1,10 @@
 //! What the emulator is configured with: the profile it imitates and the clients it knows.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use rustls::pki_types::CertificateDer;
 
 use crate::admin::AdminSettings;
@@ -97,7 +97,7 @@ pub struct EmulatorConfig {
     clients: Vec<ClientRegistration>,
     token_lifetime: Duration,
     trusted_cas: Vec<CertificateDer<'static>>,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<IpNet>,
     faults: FaultSettings,
     admin: Option<AdminSettings>,
     issuer: Option<String>,
@@ -162,13 +162,13 @@ impl EmulatorConfig {
     /// Takes the client certificate from the `Client-Cert` (RFC 9440) or `X-SSL-Client-Cert`
     /// (nginx) header of requests that come from `proxy` and carry one; from anyone else those
     /// headers are dropped. See [`proxy_header`](crate::proxy_header).
-    pub fn with_trusted_proxy(mut self, proxy: IpAddr) -> EmulatorConfig {
-        self.trusted_proxies.push(proxy);
+    pub fn with_trusted_proxy(mut self, proxies: impl Into<IpNet>) -> EmulatorConfig {
+        self.trusted_proxies.push(proxies.into());
         self
     }
 
     /// The proxies allowed to forward client certificates.
-    pub fn trusted_proxies(&self) -> &[IpAddr] {
+    pub fn trusted_proxies(&self) -> &[IpNet] {
         &self.trusted_proxies
     }
 

@@ -114,7 +114,11 @@ impl SigningKeys {
 
         let previous = std::mem::replace(&mut ring.current, key);
         if !overlap.is_zero() {
-            ring.retiring.push((previous, Instant::now() + overlap));
+            // An overlap too long for the clock is as good as forever.
+            let until = Instant::now()
+                .checked_add(overlap)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600));
+            ring.retiring.push((previous, until));
         }
         Ok(())
     }

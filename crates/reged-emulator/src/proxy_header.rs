@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use axum::http::{HeaderMap, HeaderName};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use ipnet::IpNet;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -44,12 +45,12 @@ pub enum ProxyHeaderError {
 }
 
 /// Whether `remote` is one of the proxies allowed to forward client certificates.
-pub(crate) fn is_trusted_proxy(trusted: &[IpAddr], remote: IpAddr) -> bool {
+pub(crate) fn is_trusted_proxy(trusted: &[IpNet], remote: IpAddr) -> bool {
     let remote = match remote {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(remote),
         v4 => v4,
     };
-    trusted.contains(&remote)
+    trusted.iter().any(|proxies| proxies.contains(&remote))
 }
 
 /// Removes every forwarded-certificate header.
@@ -200,12 +201,25 @@ mod tests {
 
     #[test]
     fn ipv4_mapped_address_of_a_trusted_proxy_is_trusted() {
-        let trusted = ["127.0.0.1".parse().unwrap()];
+        let trusted = [IpNet::from("127.0.0.1".parse::<IpAddr>().unwrap())];
 
         assert!(is_trusted_proxy(
             &trusted,
             "::ffff:127.0.0.1".parse().unwrap()
         ));
         assert!(!is_trusted_proxy(&trusted, "127.0.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn address_in_a_trusted_range_is_trusted() {
+        let trusted = ["10.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()];
+
+        assert!(is_trusted_proxy(&trusted, "10.20.30.40".parse().unwrap()));
+        assert!(is_trusted_proxy(
+            &trusted,
+            "::ffff:10.0.0.1".parse().unwrap()
+        ));
+        assert!(is_trusted_proxy(&trusted, "fd12::1".parse().unwrap()));
+        assert!(!is_trusted_proxy(&trusted, "11.0.0.1".parse().unwrap()));
     }
 }

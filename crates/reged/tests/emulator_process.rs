@@ -44,7 +44,10 @@ async fn start(state_dir: &Path) -> Running {
     })
     .await
     .unwrap();
-    assert!(listening, "the emulator stopped before it listened: {banner}");
+    assert!(
+        listening,
+        "the emulator stopped before it listened: {banner}"
+    );
 
     Running {
         child,
@@ -94,7 +97,10 @@ async fn admin_file_left_by_a_killed_emulator_is_replaced_at_the_next_start() {
     let mut first = start(&state_dir).await;
     let first_url = admin_url(&state_dir);
     first.child.kill().await.unwrap();
-    assert!(state_dir.join(StateDir::ADMIN).exists(), "kill -9 leaves it");
+    assert!(
+        state_dir.join(StateDir::ADMIN).exists(),
+        "kill -9 leaves it"
+    );
 
     let second = start(&state_dir).await;
 
@@ -120,7 +126,11 @@ async fn second_emulator_on_the_state_directory_of_a_running_one_is_refused() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("another emulator is running"), "{stderr}");
-    assert_eq!(admin_url(&state_dir), first_url, "the running one's file is kept");
+    assert_eq!(
+        admin_url(&state_dir),
+        first_url,
+        "the running one's file is kept"
+    );
     drop(first);
 }
 
@@ -133,4 +143,28 @@ async fn printed_command_quotes_a_state_directory_with_spaces() {
     let client_cert = state_dir.join(StateDir::CLIENT_CERT);
     let quoted = format!("--cert '{}'", client_cert.display());
     assert!(running.banner.contains(&quoted), "{}", running.banner);
+}
+
+#[tokio::test]
+async fn issuer_that_is_not_an_https_url_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+
+    for issuer in [
+        "",
+        "not a url",
+        "http://localhost:8443",
+        "https://localhost/?q=1",
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_reged"))
+            .args(["emulator", "--listen", "127.0.0.1:0", "--issuer", issuer])
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .output()
+            .await
+            .unwrap();
+
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{issuer}: {stderr}");
+        assert!(stderr.contains("--issuer"), "{stderr}");
+    }
 }

@@ -107,6 +107,28 @@ async fn key_rotation_with_overlap_publishes_both_keys() {
 }
 
 #[tokio::test]
+async fn key_rotation_with_an_overlap_beyond_a_week_is_refused_and_keeps_the_key() {
+    let (_, emulator, token) = start_with_admin().await;
+    let kids = emulator.published_kids();
+    let url = format!(
+        "{}/signing-key/rotate?overlap_s=18446744073709551615",
+        emulator.admin_url().unwrap()
+    );
+
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "overlap_s must be at most 604800 (7 days)");
+    assert_eq!(emulator.published_kids(), kids);
+}
+
+#[tokio::test]
 async fn admin_endpoint_beyond_loopback_is_refused() {
     let certs = DevCerts::generate().unwrap();
     let config = EmulatorConfig::for_dev_certs(&certs, Profile::Uat).with_admin(AdminSettings {

@@ -87,7 +87,7 @@ async fn token_and_api_call_through_nginx_are_bound_to_the_forwarded_certificate
     let state = StateDir::open_or_create(dir.path().join("state")).unwrap();
     let config = state
         .config(Profile::Uat)
-        .with_trusted_proxy("127.0.0.1".parse().unwrap());
+        .with_trusted_proxy("127.0.0.1".parse::<std::net::IpAddr>().unwrap());
     let emulator =
         reged_emulator::Emulator::start(config, state.certs(), "127.0.0.1:0".parse().unwrap())
             .await

@@ -12,7 +12,7 @@ use crate::support::{Leaf, TestCa, client, jwt_parts, start_with, token_form};
 async fn emulator_trusting(proxy: &str) -> (DevCerts, RunningEmulator) {
     let certs = DevCerts::generate().unwrap();
     let config = EmulatorConfig::for_dev_certs(&certs, Profile::Uat)
-        .with_trusted_proxy(proxy.parse().unwrap());
+        .with_trusted_proxy(proxy.parse::<std::net::IpAddr>().unwrap());
     let emulator = start_with(config, &certs).await;
     (certs, emulator)
 }

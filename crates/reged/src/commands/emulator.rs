@@ -29,7 +29,7 @@ pub async fn run(args: cli::EmulatorRunArgs) -> Result<(), Failure> {
         config = read_config_file(path)?.apply(config);
     }
     if let Some(issuer) = args.issuer {
-        config = config.with_issuer(issuer);
+        config = config.with_issuer(checked_issuer(&issuer)?);
     }
     let admin_token = AdminToken::generate()?;
     config = config.with_admin(AdminSettings {
@@ -161,6 +161,26 @@ fn admin_endpoint_answers(url: &str) -> bool {
         return false;
     };
     addrs.any(|addr| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok())
+}
+
+/// An issuer is an https URL with no query or fragment (RFC 8414 section 2).
+fn checked_issuer(issuer: &str) -> Result<String, Failure> {
+    let valid = url::Url::parse(issuer).is_ok_and(|url| {
+        url.scheme() == "https"
+            && url.has_host()
+            && url.query().is_none()
+            && url.fragment().is_none()
+    });
+    if !valid {
+        return Err(Failure::new(
+            exit::CONFIG,
+            format!(
+                "--issuer: `{issuer}` is not an https URL without query or fragment \
+                 (RFC 8414 section 2), such as https://localhost:8443"
+            ),
+        ));
+    }
+    Ok(issuer.to_owned())
 }
 
 /// `text` as one word for a POSIX shell: as it is when that is safe, quoted otherwise.
