@@ -120,7 +120,9 @@ async fn token_json_carries_the_response_and_the_expiry() {
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["token_type"], "Bearer");
-    assert_eq!(json["expires_in"], 900);
+    // What is left of the 900 s from now, rounded: the request took a moment.
+    let expires_in = json["expires_in"].as_u64().unwrap();
+    assert!((890..=900).contains(&expires_in), "{json}");
     assert_eq!(json["scope"], "read write");
     assert!(json["access_token"].as_str().unwrap().len() > 20);
     assert!(
@@ -812,4 +814,34 @@ async fn bad_cache_settings_exit_3_and_an_unreachable_cache_listing_exits_7() {
         stderr(&unreachable)
     );
     assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn token_json_from_the_shared_cache_reports_the_life_left_not_the_announced_expires_in() {
+    let setup = start().await;
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+
+    let first = setup.run(&["token", "--json", "--cache", &url], &[]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let second = setup.run(&["token", "--json", "--cache", &url], &[]).await;
+
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(second.status.success(), "{}", stderr(&second));
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(first["access_token"], second["access_token"]);
+    assert_eq!(setup.emulator.token_requests(), 1);
+    // The same instant; Redis keeps it to the millisecond.
+    let to_the_second =
+        |json: &serde_json::Value| json["expires_at"].as_str().unwrap()[..19].to_owned();
+    assert_eq!(to_the_second(&first), to_the_second(&second));
+    let (fresh, cached) = (
+        first["expires_in"].as_u64().unwrap(),
+        second["expires_in"].as_u64().unwrap(),
+    );
+    assert!((890..=900).contains(&fresh), "{first}");
+    // At least the 2.5 s slept are gone.
+    assert!(cached + 2 <= fresh, "fresh {fresh}, cached {cached}");
+    assert!(cached >= 880, "fresh {fresh}, cached {cached}");
 }
