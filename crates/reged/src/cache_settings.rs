@@ -44,7 +44,9 @@ pub fn open_cache(args: &CacheArgs) -> Result<Option<Arc<RedisCache>>, Failure> 
         config = config.tls_root_certificates(pem);
     }
     if let Some(prefix) = &args.cache_prefix {
-        config = config.prefix(prefix);
+        config = config.prefix(prefix).map_err(|error| {
+            Failure::config(format!("--cache-prefix (REGED_CACHE_PREFIX): {error}"))
+        })?;
     }
     if let Some(key) = read_key(args)? {
         config = config.encryption_key(key);

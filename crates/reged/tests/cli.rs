@@ -845,3 +845,84 @@ async fn token_json_from_the_shared_cache_reports_the_life_left_not_the_announce
     assert!(cached + 2 <= fresh, "fresh {fresh}, cached {cached}");
     assert!(cached >= 880, "fresh {fresh}, cached {cached}");
 }
+
+#[tokio::test]
+async fn cache_clear_with_an_empty_prefix_is_refused_and_deletes_nothing() {
+    // The bug: an empty prefix made `cache clear` delete every key of the database.
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let mut connection = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("user:1")
+        .arg("alice")
+        .query(&mut connection)
+        .unwrap();
+
+    let by_flag = reged(
+        &["cache", "clear", "--cache", &url, "--cache-prefix", ""],
+        &[],
+    )
+    .await;
+    let by_variable = reged(
+        &["cache", "clear", "--cache", &url],
+        &[("REGED_CACHE_PREFIX", "")],
+    )
+    .await;
+
+    for output in [&by_flag, &by_variable] {
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(output));
+        assert!(
+            stderr(output).contains("--cache-prefix (REGED_CACHE_PREFIX)"),
+            "{}",
+            stderr(output)
+        );
+        assert!(stderr(output).contains("empty"), "{}", stderr(output));
+    }
+    let kept: Option<String> = redis::cmd("GET")
+        .arg("user:1")
+        .query(&mut connection)
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("alice"));
+}
+
+#[tokio::test]
+async fn cache_clear_under_a_shared_prefix_deletes_only_reged_entries() {
+    // The bug: prefix `user` made `cache clear` delete `user:1`, which `cache list` showed as
+    // not a sealed token.
+    let setup = start().await;
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let mut connection = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for (name, value) in [("user:1", "alice"), ("session:9", "bob")] {
+        let _: () = redis::cmd("SET")
+            .arg(name)
+            .arg(value)
+            .query(&mut connection)
+            .unwrap();
+    }
+
+    let token = setup
+        .run(&["token", "--cache", &url, "--cache-prefix", "user"], &[])
+        .await;
+    let cleared = reged(
+        &["cache", "clear", "--cache", &url],
+        &[("REGED_CACHE_PREFIX", "user")],
+    )
+    .await;
+
+    assert!(token.status.success(), "{}", stderr(&token));
+    assert!(cleared.status.success(), "{}", stderr(&cleared));
+    assert_eq!(
+        stdout(&cleared),
+        "deleted 1 entries\nleft 1 other keys under the prefix: reged did not write them\n"
+    );
+    let mut left: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut connection).unwrap();
+    left.sort();
+    assert_eq!(left, ["session:9", "user:1"]);
+}

@@ -136,14 +136,21 @@ impl Connection {
         &self,
         script: &ScriptInvocation<'_>,
     ) -> Result<T, CommandFailure> {
-        let outcome = self
-            .timed(async {
-                let mut handle = self.handle().await?;
-                script.invoke_async(&mut handle).await
-            })
-            .await;
+        let outcome = self.invoke_quietly(script).await;
         self.record(outcome.as_ref().err());
         outcome
+    }
+
+    /// Runs a Lua script whose failure the caller reports (clearing).
+    pub(super) async fn invoke_quietly<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> Result<T, CommandFailure> {
+        self.timed(async {
+            let mut handle = self.handle().await?;
+            script.invoke_async(&mut handle).await
+        })
+        .await
     }
 
     /// Runs `cmd` on every primary of a cluster and joins the arrays they answer; on one
