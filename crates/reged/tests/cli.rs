@@ -926,3 +926,98 @@ async fn cache_clear_under_a_shared_prefix_deletes_only_reged_entries() {
     left.sort();
     assert_eq!(left, ["session:9", "user:1"]);
 }
+
+#[tokio::test]
+async fn cache_errors_say_what_to_fix() {
+    let redis = redis_server::RedisServer::start_with_password("s3cret-of-redis");
+    let plain = redis_server::RedisServer::start();
+    let port = |url: String| url.rsplit(':').next().unwrap().to_owned();
+    let wrong_password = format!("redis://:hunter2@127.0.0.1:{}", port(redis.url()));
+    let tls_to_plain = format!("rediss://127.0.0.1:{}", port(plain.url()));
+    let dir = tempfile::tempdir().unwrap();
+    let raw_key = dir.path().join("raw.key");
+    let mut bytes = [0x80u8; 32];
+    bytes[0] = 0xff;
+    std::fs::write(&raw_key, bytes).unwrap();
+
+    let refused = reged(&["cache", "list", "--cache", &wrong_password], &[]).await;
+    let not_tls = reged(&["cache", "list", "--cache", &tls_to_plain], &[]).await;
+    let no_host = reged(&["cache", "list", "--cache", "redis://"], &[]).await;
+    let binary_key = reged(
+        &[
+            "cache",
+            "list",
+            "--cache",
+            &plain.url(),
+            "--cache-key-file",
+            &path(&raw_key),
+        ],
+        &[],
+    )
+    .await;
+
+    assert_eq!(refused.status.code(), Some(7), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("refused the credentials; check the user name and password"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        !stderr(&refused).contains("did not answer"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        !stderr(&refused).contains("hunter2"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(not_tls.status.code(), Some(7), "{}", stderr(&not_tls));
+    assert!(
+        stderr(&not_tls).contains("the server may not speak TLS: use redis://"),
+        "{}",
+        stderr(&not_tls)
+    );
+    assert_eq!(no_host.status.code(), Some(3), "{}", stderr(&no_host));
+    assert!(
+        stderr(&no_host).contains("no host; write redis://host:port/db"),
+        "{}",
+        stderr(&no_host)
+    );
+    assert_eq!(binary_key.status.code(), Some(3), "{}", stderr(&binary_key));
+    assert!(
+        stderr(&binary_key).contains("64 hex digits or in base64"),
+        "{}",
+        stderr(&binary_key)
+    );
+    assert!(
+        !stderr(&binary_key).contains("UTF-8"),
+        "{}",
+        stderr(&binary_key)
+    );
+}
+
+#[tokio::test]
+async fn wrong_cache_password_warns_that_the_credentials_were_refused_and_the_token_comes() {
+    let setup = start().await;
+    let redis = redis_server::RedisServer::start_with_password("s3cret-of-redis");
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let wrong_password = format!("redis://:hunter2@127.0.0.1:{port}");
+
+    let output = setup.run(&["token", "--cache", &wrong_password], &[]).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(setup.emulator.token_requests(), 1);
+    assert_eq!(
+        stderr(&output).matches("unavailable").count(),
+        1,
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("refused the credentials"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+}

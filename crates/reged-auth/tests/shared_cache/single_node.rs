@@ -515,3 +515,33 @@ async fn clear_under_a_prefix_other_keys_share_deletes_only_the_caches_own_entri
     let left: Vec<String> = connection.keys(format!("{entry}*")).await.unwrap();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[tokio::test]
+async fn wrong_password_is_reported_as_refused_credentials_not_as_silence() {
+    let redis = RedisServer::start_with_password("s3cret-of-redis");
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let wrong = cache_at(&format!("redis://:hunter2@127.0.0.1:{port}"));
+    let missing = cache_at(&redis.url());
+
+    let wrong = wrong.list().await.unwrap_err().to_string();
+    let missing = missing.list().await.unwrap_err().to_string();
+
+    assert!(wrong.contains("refused the credentials"), "{wrong}");
+    assert!(wrong.contains("password in the URL"), "{wrong}");
+    assert!(!wrong.contains("hunter2"), "{wrong}");
+    assert!(missing.contains("asks for a password"), "{missing}");
+}
+
+#[tokio::test]
+async fn rediss_against_a_plain_server_hints_that_it_may_not_speak_tls() {
+    let redis = RedisServer::start();
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let cache = cache_at(&format!("rediss://127.0.0.1:{port}"));
+
+    let error = cache.list().await.unwrap_err();
+
+    let source = std::error::Error::source(&error).unwrap().to_string();
+    assert!(error.to_string().contains("did not answer"), "{error}");
+    assert!(source.contains("may not speak TLS"), "{source}");
+    assert!(source.contains("redis://"), "{source}");
+}

@@ -201,7 +201,7 @@ fn parse_url(text: &str) -> Result<Url, InvalidCacheUrl> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(InvalidCacheUrl {
             shown: shown(&url),
-            reason: "no host".into(),
+            reason: "no host; write redis://host:port/db, or rediss://host:port/db for TLS".into(),
         });
     }
     Ok(url)
@@ -253,6 +253,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn a_url_without_a_host_names_the_expected_form() {
+        let error = RedisConfig::new("redis://").unwrap_err().to_string();
+
+        assert!(error.contains("no host"), "{error}");
+        assert!(error.contains("redis://host:port/db"), "{error}");
     }
 
     #[test]

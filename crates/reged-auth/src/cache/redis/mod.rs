@@ -71,12 +71,43 @@ pub struct RedisCache {
 }
 
 /// A listing or clearing of the cache that did not complete.
-#[derive(Debug, thiserror::Error)]
-#[error("the token cache at {cache} did not answer")]
+#[derive(Debug)]
 pub struct RedisCacheError {
     cache: String,
-    #[source]
     source: CommandFailure,
+}
+
+impl std::fmt::Display for RedisCacheError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            // The server answered: the credentials are wrong, not the network.
+            CommandFailure::CredentialsRefused(_) => write!(
+                f,
+                "the token cache at {} refused the credentials; check the user name and \
+                 password in the URL",
+                self.cache
+            ),
+            CommandFailure::PasswordRequired(_) => write!(
+                f,
+                "the token cache at {} asks for a password and the URL has none; write \
+                 redis://:PASSWORD@host:port/db",
+                self.cache
+            ),
+            _ => write!(f, "the token cache at {} did not answer", self.cache),
+        }
+    }
+}
+
+impl std::error::Error for RedisCacheError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.source {
+            // Its message is already in this one's.
+            CommandFailure::CredentialsRefused(error) | CommandFailure::PasswordRequired(error) => {
+                Some(error)
+            }
+            other => Some(other),
+        }
+    }
 }
 
 /// What [`RedisCache::clear`] did.
