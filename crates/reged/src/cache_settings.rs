@@ -44,7 +44,9 @@ pub fn open_cache(args: &CacheArgs) -> Result<Option<Arc<RedisCache>>, Failure> 
         config = config.tls_root_certificates(pem);
     }
     if let Some(prefix) = &args.cache_prefix {
-        config = config.prefix(prefix);
+        config = config.prefix(prefix).map_err(|error| {
+            Failure::config(format!("--cache-prefix (REGED_CACHE_PREFIX): {error}"))
+        })?;
     }
     if let Some(key) = read_key(args)? {
         config = config.encryption_key(key);
@@ -80,12 +82,22 @@ fn read_key(args: &CacheArgs) -> Result<Option<CacheEncryptionKey>, Failure> {
 }
 
 fn read_key_file(path: &Path) -> Result<CacheEncryptionKey, Failure> {
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|error| {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|error| {
         Failure::config(format!(
             "--cache-key-file: could not read {}: {error}",
             path.display()
         ))
     })?);
-    CacheEncryptionKey::parse(&text)
+    // The key is text so that it can be pasted into a variable; raw bytes are refused rather
+    // than guessed at, since a text key of 32 characters would read as raw bytes too.
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Err(Failure::config(format!(
+            "--cache-key-file {}: the file is binary, not text; the key must be 32 bytes written \
+             as 64 hex digits or in base64 (`base64 < FILE` converts raw bytes, `openssl rand \
+             -hex 32` makes a new key)",
+            path.display()
+        )));
+    };
+    CacheEncryptionKey::parse(text)
         .map_err(|error| Failure::config(format!("--cache-key-file {}: {error}", path.display())))
 }

@@ -85,7 +85,7 @@ pub enum CacheAction {
         #[command(flatten)]
         cache: CacheArgs,
     },
-    /// Delete every cached token and lease under the prefix.
+    /// Delete every cached token and lease under the prefix; other keys there are left alone.
     Clear {
         #[command(flatten)]
         cache: CacheArgs,

@@ -120,7 +120,9 @@ async fn token_json_carries_the_response_and_the_expiry() {
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["token_type"], "Bearer");
-    assert_eq!(json["expires_in"], 900);
+    // What is left of the 900 s from now, rounded: the request took a moment.
+    let expires_in = json["expires_in"].as_u64().unwrap();
+    assert!((890..=900).contains(&expires_in), "{json}");
     assert_eq!(json["scope"], "read write");
     assert!(json["access_token"].as_str().unwrap().len() > 20);
     assert!(
@@ -812,4 +814,210 @@ async fn bad_cache_settings_exit_3_and_an_unreachable_cache_listing_exits_7() {
         stderr(&unreachable)
     );
     assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn token_json_from_the_shared_cache_reports_the_life_left_not_the_announced_expires_in() {
+    let setup = start().await;
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+
+    let first = setup.run(&["token", "--json", "--cache", &url], &[]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let second = setup.run(&["token", "--json", "--cache", &url], &[]).await;
+
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(second.status.success(), "{}", stderr(&second));
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(first["access_token"], second["access_token"]);
+    assert_eq!(setup.emulator.token_requests(), 1);
+    // The same instant; Redis keeps it to the millisecond.
+    let to_the_second =
+        |json: &serde_json::Value| json["expires_at"].as_str().unwrap()[..19].to_owned();
+    assert_eq!(to_the_second(&first), to_the_second(&second));
+    let (fresh, cached) = (
+        first["expires_in"].as_u64().unwrap(),
+        second["expires_in"].as_u64().unwrap(),
+    );
+    assert!((890..=900).contains(&fresh), "{first}");
+    // At least the 2.5 s slept are gone.
+    assert!(cached + 2 <= fresh, "fresh {fresh}, cached {cached}");
+    assert!(cached >= 880, "fresh {fresh}, cached {cached}");
+}
+
+#[tokio::test]
+async fn cache_clear_with_an_empty_prefix_is_refused_and_deletes_nothing() {
+    // The bug: an empty prefix made `cache clear` delete every key of the database.
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let mut connection = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("user:1")
+        .arg("alice")
+        .query(&mut connection)
+        .unwrap();
+
+    let by_flag = reged(
+        &["cache", "clear", "--cache", &url, "--cache-prefix", ""],
+        &[],
+    )
+    .await;
+    let by_variable = reged(
+        &["cache", "clear", "--cache", &url],
+        &[("REGED_CACHE_PREFIX", "")],
+    )
+    .await;
+
+    for output in [&by_flag, &by_variable] {
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(output));
+        assert!(
+            stderr(output).contains("--cache-prefix (REGED_CACHE_PREFIX)"),
+            "{}",
+            stderr(output)
+        );
+        assert!(stderr(output).contains("empty"), "{}", stderr(output));
+    }
+    let kept: Option<String> = redis::cmd("GET")
+        .arg("user:1")
+        .query(&mut connection)
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("alice"));
+}
+
+#[tokio::test]
+async fn cache_clear_under_a_shared_prefix_deletes_only_reged_entries() {
+    // The bug: prefix `user` made `cache clear` delete `user:1`, which `cache list` showed as
+    // not a sealed token.
+    let setup = start().await;
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let mut connection = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for (name, value) in [("user:1", "alice"), ("session:9", "bob")] {
+        let _: () = redis::cmd("SET")
+            .arg(name)
+            .arg(value)
+            .query(&mut connection)
+            .unwrap();
+    }
+
+    let token = setup
+        .run(&["token", "--cache", &url, "--cache-prefix", "user"], &[])
+        .await;
+    let cleared = reged(
+        &["cache", "clear", "--cache", &url],
+        &[("REGED_CACHE_PREFIX", "user")],
+    )
+    .await;
+
+    assert!(token.status.success(), "{}", stderr(&token));
+    assert!(cleared.status.success(), "{}", stderr(&cleared));
+    assert_eq!(
+        stdout(&cleared),
+        "deleted 1 entries\nleft 1 other keys under the prefix: reged did not write them\n"
+    );
+    let mut left: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut connection).unwrap();
+    left.sort();
+    assert_eq!(left, ["session:9", "user:1"]);
+}
+
+#[tokio::test]
+async fn cache_errors_say_what_to_fix() {
+    let redis = redis_server::RedisServer::start_with_password("s3cret-of-redis");
+    let plain = redis_server::RedisServer::start();
+    let port = |url: String| url.rsplit(':').next().unwrap().to_owned();
+    let wrong_password = format!("redis://:hunter2@127.0.0.1:{}", port(redis.url()));
+    let tls_to_plain = format!("rediss://127.0.0.1:{}", port(plain.url()));
+    let dir = tempfile::tempdir().unwrap();
+    let raw_key = dir.path().join("raw.key");
+    let mut bytes = [0x80u8; 32];
+    bytes[0] = 0xff;
+    std::fs::write(&raw_key, bytes).unwrap();
+
+    let refused = reged(&["cache", "list", "--cache", &wrong_password], &[]).await;
+    let not_tls = reged(&["cache", "list", "--cache", &tls_to_plain], &[]).await;
+    let no_host = reged(&["cache", "list", "--cache", "redis://"], &[]).await;
+    let binary_key = reged(
+        &[
+            "cache",
+            "list",
+            "--cache",
+            &plain.url(),
+            "--cache-key-file",
+            &path(&raw_key),
+        ],
+        &[],
+    )
+    .await;
+
+    assert_eq!(refused.status.code(), Some(7), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("refused the credentials; check the user name and password"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        !stderr(&refused).contains("did not answer"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        !stderr(&refused).contains("hunter2"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(not_tls.status.code(), Some(7), "{}", stderr(&not_tls));
+    assert!(
+        stderr(&not_tls).contains("the server may not speak TLS: use redis://"),
+        "{}",
+        stderr(&not_tls)
+    );
+    assert_eq!(no_host.status.code(), Some(3), "{}", stderr(&no_host));
+    assert!(
+        stderr(&no_host).contains("no host; write redis://host:port/db"),
+        "{}",
+        stderr(&no_host)
+    );
+    assert_eq!(binary_key.status.code(), Some(3), "{}", stderr(&binary_key));
+    assert!(
+        stderr(&binary_key).contains("64 hex digits or in base64"),
+        "{}",
+        stderr(&binary_key)
+    );
+    assert!(
+        !stderr(&binary_key).contains("UTF-8"),
+        "{}",
+        stderr(&binary_key)
+    );
+}
+
+#[tokio::test]
+async fn wrong_cache_password_warns_that_the_credentials_were_refused_and_the_token_comes() {
+    let setup = start().await;
+    let redis = redis_server::RedisServer::start_with_password("s3cret-of-redis");
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let wrong_password = format!("redis://:hunter2@127.0.0.1:{port}");
+
+    let output = setup.run(&["token", "--cache", &wrong_password], &[]).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(setup.emulator.token_requests(), 1);
+    assert_eq!(
+        stderr(&output).matches("unavailable").count(),
+        1,
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("refused the credentials"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
 }

@@ -86,6 +86,14 @@ impl CachedToken {
         self.requested_at + self.expires_in
     }
 
+    /// How long the token itself still lives, from now to [`expires_at`](Self::expires_at):
+    /// less than `expires_in` once part of its life is gone, as for a token from a cache.
+    pub fn remaining_life(&self) -> Duration {
+        self.expires_at()
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+    }
+
     /// Until when the cache serves it.
     pub fn fresh_until(&self) -> SystemTime {
         self.fresh_until_wall
@@ -180,6 +188,30 @@ mod tests {
         assert!(token.remaining_cached_life() <= Duration::from_secs(20));
         assert!(token.remaining_cached_life() >= Duration::from_secs(19));
         assert!(!past.is_fresh());
+    }
+
+    #[test]
+    fn restored_token_has_only_what_is_left_of_its_life() {
+        // Requested 300 s ago with a lifetime of 900 s: 600 s are left, not 900.
+        let token = CachedToken::restored(
+            AccessToken::new("t".into()),
+            None,
+            Duration::from_secs(900),
+            SystemTime::now() - Duration::from_secs(300),
+            SystemTime::now() + Duration::from_secs(300),
+        );
+        let expired = CachedToken::restored(
+            AccessToken::new("t".into()),
+            None,
+            Duration::from_secs(900),
+            SystemTime::now() - Duration::from_secs(1000),
+            SystemTime::now(),
+        );
+
+        let left = token.remaining_life();
+        assert!(left <= Duration::from_secs(600), "{left:?}");
+        assert!(left >= Duration::from_secs(599), "{left:?}");
+        assert_eq!(expired.remaining_life(), Duration::ZERO);
     }
 
     #[test]

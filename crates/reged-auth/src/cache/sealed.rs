@@ -248,6 +248,15 @@ pub fn read_label(value: &[u8]) -> Result<TokenLabel, UnreadableValue> {
     label_of(&parse_header(value)?)
 }
 
+/// True when `value` has the layout of a sealed token: the clear-text label, a nonce and room
+/// for a tag. Whether it opens depends on the key; this tells a value this crate wrote from one
+/// another application stored under the same name.
+pub fn has_sealed_layout(value: &[u8]) -> bool {
+    parse_header(value).is_ok_and(|header| {
+        value.len() - header.len >= NONCE_LEN + TAG_LEN && label_of(&header).is_ok()
+    })
+}
+
 fn label_of(header: &Header<'_>) -> Result<TokenLabel, UnreadableValue> {
     let owner: Owner =
         serde_json::from_slice(header.owner_json).map_err(|_| UnreadableValue::Malformed)?;
@@ -455,6 +464,19 @@ mod tests {
                 "byte {at}"
             );
         }
+    }
+
+    #[test]
+    fn a_sealed_value_has_the_sealed_layout_and_other_values_not() {
+        let sealed = seal(&encryption_key(1), "n", &key(), &token());
+
+        assert!(has_sealed_layout(&sealed));
+        // Too short for a nonce and a tag after the label.
+        assert!(!has_sealed_layout(
+            &sealed[..sealed.len() - SECRET.len() - 1]
+        ));
+        assert!(!has_sealed_layout(b"user data"));
+        assert!(!has_sealed_layout(b"RGT1"));
     }
 
     #[test]

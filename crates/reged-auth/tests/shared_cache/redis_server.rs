@@ -52,6 +52,11 @@ impl RedisServer {
         (server, tls_port.parse().unwrap())
     }
 
+    /// A server that asks for `password` (`requirepass`).
+    pub fn start_with_password(password: &str) -> Self {
+        Self::start_with(&["--requirepass", password])
+    }
+
     /// A read-only replica of `primary`.
     pub fn start_replica_of(primary: &RedisServer) -> Self {
         let port = primary.port.to_string();
@@ -194,10 +199,14 @@ fn free_port() -> u16 {
 fn wait_for_ping(port: u16) {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
     wait_until(Duration::from_secs(10), || {
-        client
+        match client
             .get_connection_with_timeout(Duration::from_millis(200))
             .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection))
-            .is_ok()
+        {
+            Ok(_) => true,
+            // A server with a password answers, and that is all this waits for.
+            Err(error) => error.code() == Some("NOAUTH"),
+        }
     });
 }
 

@@ -405,7 +405,7 @@ async fn list_shows_whose_tokens_are_cached_and_clear_removes_them() {
     assert!(remaining > Duration::from_secs(590), "{remaining:?}");
     assert!(!format!("{listed:?}").contains(token.access_token.secret()));
 
-    assert_eq!(cache.clear().await.unwrap(), 1);
+    assert_eq!(cache.clear().await.unwrap().deleted, 1);
     assert!(cache.list().await.unwrap().is_empty());
 }
 
@@ -459,4 +459,89 @@ async fn rediss_verifies_the_server_and_shares_tokens_over_tls() {
         refused.is_err(),
         "a server the client does not trust was used"
     );
+}
+
+#[tokio::test]
+async fn clear_under_a_prefix_other_keys_share_deletes_only_the_caches_own_entries() {
+    // The bug: prefix `user` made `clear` delete `user:1`, which `list` showed as not a sealed
+    // token.
+    let redis = RedisServer::start();
+    let setup = start(Profile::Uat).await;
+    let cache = RedisCache::new(
+        RedisConfig::new(&redis.url())
+            .unwrap()
+            .prefix("user")
+            .unwrap(),
+    )
+    .unwrap();
+    let client = setup.client(&cache);
+    client.token().await.unwrap();
+    let entry = cache.entry_name(client.cache_key());
+    let digest = "0123456789abcdef".repeat(4);
+    let foreign = [
+        // Another application's keys under the same prefix, some of the entries' shape.
+        ("user:1".to_owned(), "alice".to_owned()),
+        (format!("user{{{digest}}}"), "not a sealed token".to_owned()),
+        (
+            format!("user{{{digest}}}:lease"),
+            "not a lease value".to_owned(),
+        ),
+        // Outside the prefix.
+        ("session:9".to_owned(), "bob".to_owned()),
+    ];
+    let mut connection = raw(&redis.url()).await;
+    for (name, value) in &foreign {
+        let _: () = connection.set(name, value).await.unwrap();
+    }
+    // Not a string at all.
+    let _: () = connection
+        .hset(format!("user{{{}}}", "f".repeat(64)), "field", "value")
+        .await
+        .unwrap();
+    // A lease held on the cache's entry.
+    let _: () = connection
+        .set(format!("{entry}:lease"), "ab".repeat(16))
+        .await
+        .unwrap();
+
+    let cleared = cache.clear().await.unwrap();
+
+    assert_eq!(cleared.deleted, 2, "{cleared:?}");
+    assert_eq!(cleared.kept, 4, "{cleared:?}");
+    for (name, value) in &foreign {
+        let kept: Option<String> = connection.get(name).await.unwrap();
+        assert_eq!(kept.as_deref(), Some(value.as_str()), "{name}");
+    }
+    let left: Vec<String> = connection.keys(format!("{entry}*")).await.unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn wrong_password_is_reported_as_refused_credentials_not_as_silence() {
+    let redis = RedisServer::start_with_password("s3cret-of-redis");
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let wrong = cache_at(&format!("redis://:hunter2@127.0.0.1:{port}"));
+    let missing = cache_at(&redis.url());
+
+    let wrong = wrong.list().await.unwrap_err().to_string();
+    let missing = missing.list().await.unwrap_err().to_string();
+
+    assert!(wrong.contains("refused the credentials"), "{wrong}");
+    assert!(wrong.contains("password in the URL"), "{wrong}");
+    assert!(!wrong.contains("hunter2"), "{wrong}");
+    assert!(missing.contains("asks for a password"), "{missing}");
+}
+
+#[tokio::test]
+async fn rediss_against_a_plain_server_hints_that_it_may_not_speak_tls() {
+    let redis = RedisServer::start();
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let cache = cache_at(&format!("rediss://127.0.0.1:{port}"));
+
+    let error = cache.list().await.unwrap_err();
+
+    let source = std::error::Error::source(&error).unwrap().to_string();
+    assert!(error.to_string().contains("did not answer"), "{error}");
+    assert!(source.contains("may not speak TLS"), "{source}");
+    assert!(source.contains("redis://"), "{source}");
 }

@@ -65,8 +65,15 @@ async fn list(args: &CacheArgs, as_json: bool) -> Result<(), Failure> {
 
 async fn clear(args: &CacheArgs) -> Result<(), Failure> {
     let cache = require_cache(args)?;
-    let deleted = cache.clear().await.map_err(unreachable)?;
-    print_line(&format!("deleted {deleted} entries"))
+    let cleared = cache.clear().await.map_err(unreachable)?;
+    print_line(&format!("deleted {} entries", cleared.deleted))?;
+    if cleared.kept > 0 {
+        print_line(&format!(
+            "left {} other keys under the prefix: reged did not write them",
+            cleared.kept
+        ))?;
+    }
+    Ok(())
 }
 
 fn require_cache(

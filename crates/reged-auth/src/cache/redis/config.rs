@@ -45,6 +45,17 @@ pub struct InvalidCacheUrl {
     reason: String,
 }
 
+/// A key prefix that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the cache key prefix is empty, which would make every key in the Redis database one of the \
+     cache's: leave it unset for `{DEFAULT_PREFIX}`, or name a prefix of your own such as \
+     `myapp:token:`"
+)]
+pub struct InvalidCachePrefix {
+    _private: (),
+}
+
 impl InvalidCacheUrl {
     pub(super) fn new(shown: String, reason: String) -> Self {
         Self { shown, reason }
@@ -89,9 +100,16 @@ impl RedisConfig {
     }
 
     /// The prefix of every key this cache writes; `reged:token:` by default.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
+    ///
+    /// An empty prefix is refused: the cache's keys would then be spread among every other key
+    /// of the database, and listing or clearing the cache would have to look at all of them.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Result<Self, InvalidCachePrefix> {
+        let prefix = prefix.into();
+        if prefix.is_empty() {
+            return Err(InvalidCachePrefix { _private: () });
+        }
+        self.prefix = prefix;
+        Ok(self)
     }
 
     /// Seals every token with this key instead of one derived from each client's private key.
@@ -183,7 +201,7 @@ fn parse_url(text: &str) -> Result<Url, InvalidCacheUrl> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(InvalidCacheUrl {
             shown: shown(&url),
-            reason: "no host".into(),
+            reason: "no host; write redis://host:port/db, or rediss://host:port/db for TLS".into(),
         });
     }
     Ok(url)
@@ -235,6 +253,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn a_url_without_a_host_names_the_expected_form() {
+        let error = RedisConfig::new("redis://").unwrap_err().to_string();
+
+        assert!(error.contains("no host"), "{error}");
+        assert!(error.contains("redis://host:port/db"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_prefix_is_refused() {
+        let config = RedisConfig::new("redis://cache.internal:6379").unwrap();
+
+        let error = config.clone().prefix("").unwrap_err().to_string();
+
+        assert!(error.contains("prefix is empty"), "{error}");
+        assert_eq!(config.prefix("app:").unwrap().prefix, "app:");
     }
 
     #[test]

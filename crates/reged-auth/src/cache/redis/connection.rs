@@ -15,21 +15,52 @@ use tokio::sync::OnceCell;
 
 use super::config::RedisConfig;
 
-/// A command that did not complete: Redis is down, slow, read-only or answered nonsense.
+/// A command that did not complete: Redis is down, slow, read-only, refused the credentials or
+/// answered nonsense.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandFailure {
-    /// Redis answered with an error, or the connection failed.
+    /// Redis refused the user name or password of the URL.
+    #[error("the cache refused the credentials; check the user name and password in the cache URL")]
+    CredentialsRefused(#[source] RedisError),
+    /// Redis asks for a password, and the URL has none.
+    #[error(
+        "the cache asks for a password and the cache URL has none; write \
+         redis://:PASSWORD@host:port/db (or redis://USER:PASSWORD@host:port/db)"
+    )]
+    PasswordRequired(#[source] RedisError),
+    /// Redis answered with another error, or the connection failed.
     #[error(transparent)]
-    Redis(#[from] RedisError),
+    Redis(RedisError),
     /// No answer within the command time-out.
     #[error("no answer within {0:?}")]
     TimedOut(Duration),
+    /// No answer within the command time-out from a `rediss://` server: a plain-TCP server
+    /// waits for a command and never answers the TLS handshake.
+    #[error(
+        "no answer within {0:?}; the server may not speak TLS: use redis:// for a plain server, \
+         or check that the port is its TLS port"
+    )]
+    TlsTimedOut(Duration),
+}
+
+impl From<RedisError> for CommandFailure {
+    fn from(error: RedisError) -> Self {
+        if error.kind() == redis::ErrorKind::AuthenticationFailed {
+            Self::CredentialsRefused(error)
+        } else if error.code() == Some("NOAUTH") {
+            Self::PasswordRequired(error)
+        } else {
+            Self::Redis(error)
+        }
+    }
 }
 
 /// Redis or Redis Cluster, connected on first use and reconnected by redis-rs after a failure.
 pub(super) struct Connection {
     target: Target,
     command_timeout: Duration,
+    /// A `rediss://` URL: a time-out may mean that the server does not speak TLS.
+    tls: bool,
     shown_nodes: String,
     unavailable: AtomicBool,
 }
@@ -85,6 +116,7 @@ impl Connection {
         Ok(Self {
             target,
             command_timeout: config.command_timeout,
+            tls: config.nodes.iter().any(|url| url.scheme() == "rediss"),
             shown_nodes: config.shown_nodes(),
             unavailable: AtomicBool::new(false),
         })
@@ -136,14 +168,21 @@ impl Connection {
         &self,
         script: &ScriptInvocation<'_>,
     ) -> Result<T, CommandFailure> {
-        let outcome = self
-            .timed(async {
-                let mut handle = self.handle().await?;
-                script.invoke_async(&mut handle).await
-            })
-            .await;
+        let outcome = self.invoke_quietly(script).await;
         self.record(outcome.as_ref().err());
         outcome
+    }
+
+    /// Runs a Lua script whose failure the caller reports (clearing).
+    pub(super) async fn invoke_quietly<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> Result<T, CommandFailure> {
+        self.timed(async {
+            let mut handle = self.handle().await?;
+            script.invoke_async(&mut handle).await
+        })
+        .await
     }
 
     /// Runs `cmd` on every primary of a cluster and joins the arrays they answer; on one
@@ -203,7 +242,12 @@ impl Connection {
     ) -> Result<T, CommandFailure> {
         match tokio::time::timeout(self.command_timeout, command).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(CommandFailure::Redis(error)),
+            // redis-rs's own response time-out is the command time-out too.
+            Ok(Err(error)) if self.tls && error.is_timeout() => {
+                Err(CommandFailure::TlsTimedOut(self.command_timeout))
+            }
+            Ok(Err(error)) => Err(CommandFailure::from(error)),
+            Err(_) if self.tls => Err(CommandFailure::TlsTimedOut(self.command_timeout)),
             Err(_) => Err(CommandFailure::TimedOut(self.command_timeout)),
         }
     }

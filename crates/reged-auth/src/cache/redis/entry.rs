@@ -8,15 +8,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use redis::Script;
 
-use super::RedisCache;
 use super::connection::CommandFailure;
+use super::{RedisCache, names};
 use crate::cache::sealed::{Sealer, UnreadableValue};
 use crate::cache::{CacheEncryptionKey, CacheKey, CachedToken};
 use crate::token::TokenError;
 
 /// Deletes `KEYS[1]` only while it still holds `ARGV[1]`: a lease is released only by its
 /// holder, a token evicted only if no other instance has replaced it.
-static COMPARE_AND_DELETE: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static COMPARE_AND_DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -71,7 +71,7 @@ impl RedisEntry {
     ) -> Self {
         let name = cache.entry_name(key);
         Self {
-            lease_name: format!("{name}:lease"),
+            lease_name: names::lease_name(&name),
             name,
             key: key.clone(),
             cache,
@@ -326,7 +326,7 @@ return 0
 
 impl Lease {
     fn random() -> Self {
-        let bytes: [u8; 16] = rand::random();
+        let bytes: [u8; names::LEASE_VALUE_HEX_LEN / 2] = rand::random();
         Self {
             value: bytes.iter().map(|byte| format!("{byte:02x}")).collect(),
         }

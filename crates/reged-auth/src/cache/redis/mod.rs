@@ -3,7 +3,9 @@
 //!
 //! Keys are the prefix and the [`CacheKey`] digest in a hash tag, `reged:token:{<hex>}`, so a
 //! token and its lease, `reged:token:{<hex>}:lease`, live on the same cluster slot. A token's
-//! entry expires (`PX`) when its cached life ends.
+//! entry expires (`PX`) when its cached life ends. The prefix may not be empty, and
+//! [`RedisCache::clear`] deletes only the keys of that shape whose value is a sealed token or a
+//! lease: other keys that share the prefix are left alone.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -41,18 +43,20 @@
 mod config;
 mod connection;
 mod entry;
+mod names;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEASE_TIME, DEFAULT_POLL_INTERVAL,
-    DEFAULT_PREFIX, DEFAULT_WAIT_LIMIT, InvalidCacheUrl, RedisConfig,
+    DEFAULT_PREFIX, DEFAULT_WAIT_LIMIT, InvalidCachePrefix, InvalidCacheUrl, RedisConfig,
 };
 pub use connection::CommandFailure;
 pub use entry::RedisEntry;
 
 use self::connection::Connection;
+use self::names::OwnName;
 use super::sealed::{self, TokenLabel};
 use super::{CacheEncryptionKey, CacheKey};
 
@@ -67,12 +71,52 @@ pub struct RedisCache {
 }
 
 /// A listing or clearing of the cache that did not complete.
-#[derive(Debug, thiserror::Error)]
-#[error("the token cache at {cache} did not answer")]
+#[derive(Debug)]
 pub struct RedisCacheError {
     cache: String,
-    #[source]
     source: CommandFailure,
+}
+
+impl std::fmt::Display for RedisCacheError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            // The server answered: the credentials are wrong, not the network.
+            CommandFailure::CredentialsRefused(_) => write!(
+                f,
+                "the token cache at {} refused the credentials; check the user name and \
+                 password in the URL",
+                self.cache
+            ),
+            CommandFailure::PasswordRequired(_) => write!(
+                f,
+                "the token cache at {} asks for a password and the URL has none; write \
+                 redis://:PASSWORD@host:port/db",
+                self.cache
+            ),
+            _ => write!(f, "the token cache at {} did not answer", self.cache),
+        }
+    }
+}
+
+impl std::error::Error for RedisCacheError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.source {
+            // Its message is already in this one's.
+            CommandFailure::CredentialsRefused(error) | CommandFailure::PasswordRequired(error) => {
+                Some(error)
+            }
+            other => Some(other),
+        }
+    }
+}
+
+/// What [`RedisCache::clear`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cleared {
+    /// The token entries and leases deleted.
+    pub deleted: usize,
+    /// The keys under the prefix left alone because this crate did not write them.
+    pub kept: usize,
 }
 
 /// An entry as `reged cache list` shows it: never the token.
@@ -105,7 +149,7 @@ impl RedisCache {
 
     /// The name in Redis of the entry for `key`.
     pub fn entry_name(&self, key: &CacheKey) -> String {
-        format!("{}{{{}}}", self.config.prefix, key.digest_hex())
+        names::entry_name(&self.config.prefix, &key.digest_hex())
     }
 
     /// The connection to a single server that this cache uses, for commands of your own (the
@@ -145,24 +189,63 @@ impl RedisCache {
         Ok(listed)
     }
 
-    /// Deletes every entry under the prefix, tokens and leases; returns how many.
-    pub async fn clear(&self) -> Result<usize, RedisCacheError> {
-        let names = self.names().await?;
-        let mut deleted = 0;
+    /// Deletes the token entries and leases under the prefix, and only them.
+    ///
+    /// A key counts as this crate's when its name has the shape of an entry or a lease (the
+    /// prefix, then a 64-digit hex digest in braces, then nothing or `:lease`) and its value has
+    /// the layout of a sealed token or of a lease. It is deleted only while it still holds the
+    /// value checked. Any other key that shares the prefix (`user:1` under the prefix `user`) is
+    /// counted in [`Cleared::kept`] and left alone.
+    pub async fn clear(&self) -> Result<Cleared, RedisCacheError> {
+        let mut cleared = Cleared {
+            deleted: 0,
+            kept: 0,
+        };
+        let under_prefix = self.names().await?;
         // One key a command: in a cluster the keys live on different slots.
-        for name in &names {
+        for name in &under_prefix {
+            let Some(kind) = names::own_name(&self.config.prefix, name) else {
+                cleared.kept += 1;
+                continue;
+            };
+            let value = match self
+                .connection
+                .query_quietly::<Option<Vec<u8>>>(redis::cmd("GET").arg(name))
+                .await
+            {
+                Ok(Some(value)) => value,
+                // Gone since the listing.
+                Ok(None) => continue,
+                // A hash, a list or a set: another application's.
+                Err(CommandFailure::Redis(error)) if error.code() == Some("WRONGTYPE") => {
+                    cleared.kept += 1;
+                    continue;
+                }
+                Err(source) => return Err(self.error(source)),
+            };
+            let ours = match kind {
+                OwnName::Token => sealed::has_sealed_layout(&value),
+                OwnName::Lease => names::is_lease_value(&value),
+            };
+            if !ours {
+                cleared.kept += 1;
+                continue;
+            }
+            let mut invocation = entry::COMPARE_AND_DELETE.key(name);
+            invocation.arg(&value);
             let removed: usize = self
                 .connection
-                .query_quietly(redis::cmd("DEL").arg(name))
+                .invoke_quietly(&invocation)
                 .await
                 .map_err(|source| self.error(source))?;
-            deleted += removed;
+            cleared.deleted += removed;
         }
-        Ok(deleted)
+        Ok(cleared)
     }
 
+    /// Every name under the prefix.
     async fn names(&self) -> Result<Vec<String>, RedisCacheError> {
-        let pattern = format!("{}*", glob_escape(&self.config.prefix));
+        let pattern = format!("{}*", names::glob_escape(&self.config.prefix));
         if self.config.cluster {
             // KEYS goes to every primary and redis-rs joins the answers. A cluster scan would
             // block no server for long; KEYS over the few keys of a token cache does not either.
@@ -211,28 +294,5 @@ impl std::fmt::Debug for RedisCache {
         f.debug_struct("RedisCache")
             .field("config", &self.config)
             .finish()
-    }
-}
-
-/// `prefix` as a literal in a Redis glob pattern.
-fn glob_escape(prefix: &str) -> String {
-    let mut escaped = String::with_capacity(prefix.len());
-    for character in prefix.chars() {
-        if matches!(character, '*' | '?' | '[' | ']' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(character);
-    }
-    escaped
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn glob_characters_in_the_prefix_are_literal() {
-        assert_eq!(glob_escape("app[1]:*"), "app\\[1\\]:\\*");
-        assert_eq!(glob_escape(DEFAULT_PREFIX), DEFAULT_PREFIX);
     }
 }
