@@ -194,9 +194,24 @@ fn is_passphrase_missing(error: &IdentityError) -> bool {
     matches!(error, IdentityError::PassphraseRequired { .. })
 }
 
+/// Parses a URL setting, refusing a user name or password in it; no message shows one.
 fn parse_url(value: &str, flag: &str) -> Result<Url, Failure> {
-    Url::parse(value.trim())
-        .map_err(|error| Failure::config(format!("{flag}: `{value}` is not a URL: {error}")))
+    let url = Url::parse(value.trim()).map_err(|error| {
+        // An `@` may follow a password: name the flag alone.
+        if value.contains('@') {
+            Failure::config(format!("{flag}: the value is not a URL: {error}"))
+        } else {
+            Failure::config(format!("{flag}: `{value}` is not a URL: {error}"))
+        }
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Failure::config(format!(
+            "{flag}: the URL holds a user name or password, and credentials do not belong in \
+             the URL: reged authenticates with the client certificate; remove the \
+             `user:password@` part"
+        )));
+    }
+    Ok(url)
 }
 
 /// Says which flag and variable a library setting error is about.

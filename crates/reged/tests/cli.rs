@@ -813,3 +813,33 @@ async fn bad_cache_settings_exit_3_and_an_unreachable_cache_listing_exits_7() {
     );
     assert_eq!(setup.emulator.token_requests(), 0);
 }
+
+#[tokio::test]
+async fn password_in_the_token_url_or_api_base_is_refused_and_never_shown() {
+    let setup = start().await;
+    let token_url = "https://u:s3cretpw@127.0.0.1:1/oauth/token";
+    let api_base = "https://u:s3cretpw@127.0.0.1:1";
+
+    let token_flag = setup.run(&["token"], &["--token-url", token_url]).await;
+    let api_flag = setup
+        .run(&["call", "GET", "/v1/whoami"], &["--api-base", api_base])
+        .await;
+    let from_env = reged(
+        &["--log", "trace", "token", "--cert", "c.pem"],
+        &[("REGED_TOKEN_URL", token_url)],
+    )
+    .await;
+
+    for (output, setting) in [
+        (&token_flag, "--token-url (REGED_TOKEN_URL)"),
+        (&api_flag, "--api-base (REGED_API_BASE)"),
+        (&from_env, "--token-url (REGED_TOKEN_URL)"),
+    ] {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(3), "{shown}");
+        assert!(shown.starts_with(&format!("reged: {setting}: ")), "{shown}");
+        assert!(shown.contains("credentials do not belong in the URL"), "{shown}");
+        assert!(!shown.contains("s3cretpw"), "{shown}");
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
