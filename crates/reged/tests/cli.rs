@@ -843,3 +843,61 @@ async fn password_in_the_token_url_or_api_base_is_refused_and_never_shown() {
     }
     assert_eq!(setup.emulator.token_requests(), 0);
 }
+
+#[tokio::test]
+async fn usage_errors_start_with_reged_and_blame_the_variable_not_the_flag() {
+    let bad_variable = reged(&["token"], &[("REGED_TIMEOUT", "abc")]).await;
+    let negative = reged(&["token", "--timeout", "-1"], &[]).await;
+    let unknown = reged(&["token", "--bogus"], &[]).await;
+    let help = reged(&["token", "--help"], &[]).await;
+    let version = reged(&["--version"], &[]).await;
+
+    for output in [&bad_variable, &negative, &unknown] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(output));
+        assert!(stderr(output).starts_with("reged: "), "{}", stderr(output));
+        assert!(stdout(output).is_empty());
+    }
+    let shown = stderr(&bad_variable);
+    assert!(shown.contains("REGED_TIMEOUT"), "{shown}");
+    assert!(!shown.contains("for '--timeout"), "{shown}");
+    assert!(
+        stderr(&negative).contains("must be a positive number of seconds"),
+        "{}",
+        stderr(&negative)
+    );
+    for output in [&help, &version] {
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
+        assert!(stdout(output).contains("reged"), "{}", stdout(output));
+    }
+}
+
+#[tokio::test]
+async fn empty_or_yes_no_variables_do_not_break_every_command() {
+    let setup = start().await;
+    let token_url = setup.emulator.token_url();
+    let api_base = setup.emulator.base_url();
+
+    let mut runs = Vec::new();
+    for (name, value) in [
+        ("REGED_CACHE_CLUSTER", ""),
+        ("REGED_CACHE_CLUSTER", "1"),
+        ("REGED_CACHE_CLUSTER", "yes"),
+        ("REGED_CACHE_CLUSTER", "no"),
+        ("REGED_ENV", ""),
+        ("REGED_LOG", ""),
+    ] {
+        let mut args = vec!["token".to_owned()];
+        args.extend(setup.flags());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env = [
+            (name, value),
+            ("REGED_TOKEN_URL", token_url.as_str()),
+            ("REGED_API_BASE", api_base.as_str()),
+        ];
+        runs.push((name, value, reged(&args, &env).await));
+    }
+
+    for (name, value, output) in runs {
+        assert!(output.status.success(), "{name}={value}: {}", stderr(&output));
+    }
+}
