@@ -385,10 +385,66 @@ async fn wrong_password_names_where_it_came_from() {
         stderr(&wrong)
     );
     assert!(
-        stderr(&empty).contains("REGED_PASSWORD, which is empty"),
+        stderr(&empty)
+            .contains("the password from the environment variable REGED_PASSWORD is empty, and"),
         "{}",
         stderr(&empty)
     );
+}
+
+#[tokio::test]
+async fn password_file_that_is_empty_or_starts_with_a_byte_order_mark() {
+    let setup = start().await;
+    let password = std::fs::read_to_string(setup.file("client.pfx.password")).unwrap();
+    let with_bom = setup.file("bom.password");
+    std::fs::write(&with_bom, format!("\u{feff}{}\r\n", password.trim())).unwrap();
+    let empty = setup.file("emptypw");
+    std::fs::write(&empty, "\n").unwrap();
+    let flags = setup.pfx_flags();
+    let mut args: Vec<&str> = vec!["token"];
+    args.extend(flags.iter().map(String::as_str));
+
+    let bom_file = path(&with_bom);
+    let empty_file = path(&empty);
+    let from_bom = reged(&[&args[..], &["--password-file", &bom_file]].concat(), &[]).await;
+    let from_empty = reged(&[&args[..], &["--password-file", &empty_file]].concat(), &[]).await;
+
+    assert!(from_bom.status.success(), "{}", stderr(&from_bom));
+    assert_eq!(from_empty.status.code(), Some(3), "{}", stderr(&from_empty));
+    let shown = stderr(&from_empty);
+    assert!(
+        shown.starts_with(&format!(
+            "reged: the password from the first line of {empty_file} is empty, and that is not \
+             the password; give the right one"
+        )),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn small_setting_mistakes_are_caught_locally_and_name_the_flag() {
+    let setup = start().await;
+    let pem = path(&setup.file("client.pem"));
+    let key = path(&setup.file("client.key"));
+
+    let mut pfx_args = vec!["token"];
+    let flags = setup.pfx_flags();
+    pfx_args.extend(flags.iter().map(String::as_str));
+    let pem_as_pfx = reged(&[&pfx_args[..], &["--pfx", &pem]].concat(), &[]).await;
+    let key_as_ca = setup.run(&["token"], &["--ca", &key]).await;
+    let empty_scope = setup.run(&["token"], &["--scope", ""]).await;
+
+    let shown = stderr(&pem_as_pfx);
+    assert_eq!(pem_as_pfx.status.code(), Some(3), "{shown}");
+    assert!(shown.starts_with("reged: --pfx (REGED_PFX) takes a PKCS#12 file"), "{shown}");
+    assert!(shown.contains("--cert FILE") && shown.contains("is PEM text"), "{shown}");
+    let shown = stderr(&key_as_ca);
+    assert_eq!(key_as_ca.status.code(), Some(3), "{shown}");
+    assert!(shown.starts_with("reged: --ca (REGED_CA): "), "{shown}");
+    let shown = stderr(&empty_scope);
+    assert_eq!(empty_scope.status.code(), Some(3), "{shown}");
+    assert!(shown.starts_with("reged: --scope (REGED_SCOPE): empty"), "{shown}");
+    assert_eq!(setup.emulator.token_requests(), 0);
 }
 
 #[tokio::test]
