@@ -990,3 +990,108 @@ async fn certificate_from_another_ca_closed_in_the_handshake_points_at_the_certi
     }
     assert_eq!(setup.emulator.token_requests(), 0);
 }
+
+/// An HTTPS API on loopback, with the emulator's server certificate, that speaks HTTP/1.1 and
+/// answers every request with the head of a 1,000,000-byte body, then 500,000 bytes, then closes.
+async fn api_that_cuts_its_answer(setup: &Setup) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let chain = CertificateDer::pem_file_iter(setup.file("server.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(setup.file("server.key")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && tls.read(&mut byte).await.unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\
+                               content-length: 1000000\r\n\r\n";
+                let _ = tls.write_all(answer).await;
+                let _ = tls.write_all(&vec![b'x'; 500_000]).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    format!("https://localhost:{port}")
+}
+
+#[tokio::test]
+async fn call_with_a_body_cut_short_prints_what_arrived_and_says_where_it_was_cut() {
+    let setup = start().await;
+    let api_base = api_that_cuts_its_answer(&setup).await;
+
+    let output = setup
+        .run(&["call", "GET", "/v1/stream"], &["--api-base", &api_base])
+        .await;
+
+    let shown = stderr(&output);
+    assert_eq!(output.status.code(), Some(5), "{shown}");
+    assert_eq!(output.stdout.len(), 500_000, "{shown}");
+    assert!(
+        shown.starts_with(
+            "reged: the response body of GET /v1/stream was cut after 500000 bytes of the \
+             1000000 announced; what arrived is on standard output"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("could not be reached"), "{shown}");
+}
+
+#[tokio::test]
+async fn call_whose_http2_stream_the_emulator_resets_says_so() {
+    let setup = start_with_admin().await;
+    let state_dir = path(setup.dir.path());
+    let set = reged(
+        &[
+            "emulator",
+            "faults",
+            "set",
+            "--close-rate",
+            "1",
+            "--target",
+            "api",
+            "--state-dir",
+            &state_dir,
+        ],
+        &[],
+    )
+    .await;
+    assert!(set.status.success(), "{}", stderr(&set));
+
+    let output = setup
+        .run(&["call", "GET", "/v1/stream?bytes=1000000"], &[])
+        .await;
+
+    let shown = stderr(&output);
+    assert_eq!(output.status.code(), Some(5), "{shown}");
+    // The emulator's HTTP/2 reset drops the half body it had queued: nothing arrives.
+    assert!(
+        shown.contains("reset the HTTP/2 stream (INTERNAL_ERROR)")
+            || shown.contains("was cut after"),
+        "{shown}"
+    );
+    assert!(!shown.contains("the exchange with"), "{shown}");
+}
