@@ -33,7 +33,11 @@ pub fn parse() -> Result<Cli, ExitCode> {
             let _ = error.print();
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(exit::USAGE));
         }
-        eprint_line(&usage_message(&error, &command, &std::env::args_os().collect::<Vec<_>>()));
+        eprint_line(&usage_message(
+            &error,
+            &command,
+            &std::env::args_os().collect::<Vec<_>>(),
+        ));
         ExitCode::from(exit::USAGE)
     })
 }
@@ -66,7 +70,10 @@ fn ignore_empty_variables(mut command: clap::Command) -> clap::Command {
 /// the value came from the variable.
 fn usage_message(error: &clap::Error, command: &clap::Command, args: &[OsString]) -> String {
     let rendered = error.render().to_string();
-    let text = rendered.trim_end().strip_prefix("error: ").unwrap_or(&rendered);
+    let text = rendered
+        .trim_end()
+        .strip_prefix("error: ")
+        .unwrap_or(&rendered);
     let mut message = format!("reged: {text}");
 
     let Some(ContextValue::String(flag)) = error.get(ContextKind::InvalidArg) else {

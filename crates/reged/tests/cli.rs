@@ -407,7 +407,11 @@ async fn password_file_that_is_empty_or_starts_with_a_byte_order_mark() {
     let bom_file = path(&with_bom);
     let empty_file = path(&empty);
     let from_bom = reged(&[&args[..], &["--password-file", &bom_file]].concat(), &[]).await;
-    let from_empty = reged(&[&args[..], &["--password-file", &empty_file]].concat(), &[]).await;
+    let from_empty = reged(
+        &[&args[..], &["--password-file", &empty_file]].concat(),
+        &[],
+    )
+    .await;
 
     assert!(from_bom.status.success(), "{}", stderr(&from_bom));
     assert_eq!(from_empty.status.code(), Some(3), "{}", stderr(&from_empty));
@@ -436,14 +440,23 @@ async fn small_setting_mistakes_are_caught_locally_and_name_the_flag() {
 
     let shown = stderr(&pem_as_pfx);
     assert_eq!(pem_as_pfx.status.code(), Some(3), "{shown}");
-    assert!(shown.starts_with("reged: --pfx (REGED_PFX) takes a PKCS#12 file"), "{shown}");
-    assert!(shown.contains("--cert FILE") && shown.contains("is PEM text"), "{shown}");
+    assert!(
+        shown.starts_with("reged: --pfx (REGED_PFX) takes a PKCS#12 file"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("--cert FILE") && shown.contains("is PEM text"),
+        "{shown}"
+    );
     let shown = stderr(&key_as_ca);
     assert_eq!(key_as_ca.status.code(), Some(3), "{shown}");
     assert!(shown.starts_with("reged: --ca (REGED_CA): "), "{shown}");
     let shown = stderr(&empty_scope);
     assert_eq!(empty_scope.status.code(), Some(3), "{shown}");
-    assert!(shown.starts_with("reged: --scope (REGED_SCOPE): empty"), "{shown}");
+    assert!(
+        shown.starts_with("reged: --scope (REGED_SCOPE): empty"),
+        "{shown}"
+    );
     assert_eq!(setup.emulator.token_requests(), 0);
 }
 
@@ -894,7 +907,10 @@ async fn password_in_the_token_url_or_api_base_is_refused_and_never_shown() {
         let shown = stderr(output);
         assert_eq!(output.status.code(), Some(3), "{shown}");
         assert!(shown.starts_with(&format!("reged: {setting}: ")), "{shown}");
-        assert!(shown.contains("credentials do not belong in the URL"), "{shown}");
+        assert!(
+            shown.contains("credentials do not belong in the URL"),
+            "{shown}"
+        );
         assert!(!shown.contains("s3cretpw"), "{shown}");
     }
     assert_eq!(setup.emulator.token_requests(), 0);
@@ -954,7 +970,11 @@ async fn empty_or_yes_no_variables_do_not_break_every_command() {
     }
 
     for (name, value, output) in runs {
-        assert!(output.status.success(), "{name}={value}: {}", stderr(&output));
+        assert!(
+            output.status.success(),
+            "{name}={value}: {}",
+            stderr(&output)
+        );
     }
 }
 
@@ -986,7 +1006,10 @@ async fn certificate_from_another_ca_closed_in_the_handshake_points_at_the_certi
                 ),
             "attempt {attempt}: {shown}"
         );
-        assert!(!shown.contains("the exchange with"), "attempt {attempt}: {shown}");
+        assert!(
+            !shown.contains("the exchange with"),
+            "attempt {attempt}: {shown}"
+        );
     }
     assert_eq!(setup.emulator.token_requests(), 0);
 }

@@ -612,8 +612,14 @@ mod tests {
                 matches!(&error, Error::Config { setting: named, .. } if *named == setting),
                 "{shown}"
             );
-            assert!(shown.contains("credentials do not belong in the URL"), "{shown}");
-            assert!(!shown.contains("s3cretpw") && !shown.contains("someone"), "{shown}");
+            assert!(
+                shown.contains("credentials do not belong in the URL"),
+                "{shown}"
+            );
+            assert!(
+                !shown.contains("s3cretpw") && !shown.contains("someone"),
+                "{shown}"
+            );
         }
     }
 

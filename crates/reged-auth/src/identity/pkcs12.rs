@@ -60,7 +60,9 @@ pub(super) fn parse(
 /// PEM text (`-----BEGIN ...`), perhaps after a byte order mark or blank lines: a PKCS#12
 /// file is binary DER, so a file like this was given in place of one by mistake.
 fn is_pem_text(contents: &[u8]) -> bool {
-    let contents = contents.strip_prefix("\u{feff}".as_bytes()).unwrap_or(contents);
+    let contents = contents
+        .strip_prefix("\u{feff}".as_bytes())
+        .unwrap_or(contents);
     contents.trim_ascii_start().starts_with(b"-----BEGIN ")
 }
 
@@ -162,7 +164,10 @@ mod tests {
                 matches!(error, IdentityError::PemNotPkcs12 { .. }),
                 "{error:?}"
             );
-            assert!(error.to_string().contains("client.pem is PEM text"), "{error}");
+            assert!(
+                error.to_string().contains("client.pem is PEM text"),
+                "{error}"
+            );
         }
     }
 
