@@ -596,7 +596,7 @@ fn pkcs12_loader_given_a_pem_file() {
     let error = load_pkcs12("rsa-combined.pem", PASSWORD).expect_err("not pkcs12");
 
     assert!(
-        matches!(error, IdentityError::InvalidPkcs12 { .. }),
+        matches!(error, IdentityError::PemNotPkcs12 { .. }),
         "{error:?}"
     );
     assert_names(&error, "rsa-combined.pem");

@@ -1,9 +1,136 @@
 //! The command line, one definition per flag: its help text and its environment variable.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::exit;
+use crate::output::eprint_line;
+
+/// The command line of this process, with the environment variables of its flags.
+///
+/// An empty variable counts as unset, as most tools treat it. Usage errors go to stderr as
+/// `reged: ...`, naming the variable when the bad value came from one, and end the process with
+/// exit code 2; `--help` and `--version` print to stdout and end it with 0.
+pub fn parse() -> Result<Cli, ExitCode> {
+    let command = ignore_empty_variables(Cli::command());
+    let parsed = command
+        .clone()
+        .try_get_matches()
+        .and_then(|mut matches| Cli::from_arg_matches_mut(&mut matches));
+    parsed.map_err(|error| {
+        if matches!(
+            error.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(exit::USAGE));
+        }
+        eprint_line(&usage_message(
+            &error,
+            &command,
+            &std::env::args_os().collect::<Vec<_>>(),
+        ));
+        ExitCode::from(exit::USAGE)
+    })
+}
+
+/// Drops the environment variable of every flag whose variable is set but empty.
+fn ignore_empty_variables(mut command: clap::Command) -> clap::Command {
+    let empty: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|arg| {
+            arg.get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|value| value.is_empty())
+        })
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    for id in empty {
+        command = command.mut_arg(id, |arg| arg.env(None));
+    }
+    let subcommands: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in subcommands {
+        command = command.mut_subcommand(name, ignore_empty_variables);
+    }
+    command
+}
+
+/// Clap's message with our prefix, blaming the environment variable rather than the flag when
+/// the value came from the variable.
+fn usage_message(error: &clap::Error, command: &clap::Command, args: &[OsString]) -> String {
+    let rendered = error.render().to_string();
+    let text = rendered
+        .trim_end()
+        .strip_prefix("error: ")
+        .unwrap_or(&rendered);
+    let mut message = format!("reged: {text}");
+
+    let Some(ContextValue::String(flag)) = error.get(ContextKind::InvalidArg) else {
+        return message;
+    };
+    let long = flag.split_whitespace().next().unwrap_or_default();
+    let on_command_line = args.iter().skip(1).any(|arg| {
+        let arg = arg.to_string_lossy();
+        arg == long || arg.starts_with(&format!("{long}="))
+    });
+    if let Some(variable) = variable_of(command, long.trim_start_matches("--"))
+        && !on_command_line
+        && std::env::var_os(&variable).is_some()
+    {
+        message = message.replacen(
+            &format!("'{flag}'"),
+            &format!("{variable} (the environment variable of {long})"),
+            1,
+        );
+    }
+    message
+}
+
+/// The environment variable of the flag `--long`, in any subcommand.
+fn variable_of(command: &clap::Command, long: &str) -> Option<String> {
+    command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long))
+        .and_then(|arg| arg.get_env())
+        .map(|variable| variable.to_string_lossy().into_owned())
+        .or_else(|| {
+            command
+                .get_subcommands()
+                .find_map(|sub| variable_of(sub, long))
+        })
+}
+
+/// Whole seconds from 1 to 3600, with a message that says so for `-1` or `0`.
+fn timeout_seconds(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<i64>() {
+        Ok(seconds @ 1..=3600) => Ok(seconds as u64),
+        Ok(_) => Err("the timeout must be a positive number of seconds, at most 3600".into()),
+        Err(_) => Err("expected a whole number of seconds, from 1 to 3600".into()),
+    }
+}
+
+/// A count that cannot be negative, with a message that says so for `-1`.
+fn non_negative(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<i64>() {
+        Ok(number) if number >= 0 => Ok(number as u64),
+        Ok(_) => Err("the value must be positive or 0".into()),
+        Err(_) => value
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| "expected a whole number, 0 or more".into()),
+    }
+}
 
 /// Call APIs protected by mutual TLS and OAuth 2.0 client credentials, first of all RegEd's.
 #[derive(Debug, Parser)]
@@ -100,7 +227,8 @@ pub struct CacheArgs {
     #[arg(long = "cache", env = "REGED_CACHE_URL", value_name = "URL")]
     pub url: Option<String>,
     /// The --cache nodes are a Redis Cluster.
-    #[arg(long, env = "REGED_CACHE_CLUSTER")]
+    #[arg(long, env = "REGED_CACHE_CLUSTER", action = ArgAction::SetTrue,
+          value_parser = BoolishValueParser::new())]
     pub cache_cluster: bool,
     /// CA certificates (PEM) to trust for a rediss:// cache, instead of the system's.
     #[arg(long, env = "REGED_CACHE_CA", value_name = "FILE")]
@@ -154,7 +282,7 @@ pub enum EmulatorAction {
     /// Sign with a new key; the old one stays published for the overlap.
     RotateKey {
         /// Seconds the old key stays published and valid; 0 drops it at once.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = non_negative)]
         overlap: u64,
         #[command(flatten)]
         admin: AdminArgs,
@@ -187,22 +315,22 @@ pub struct FaultArgs {
     #[arg(long, value_enum)]
     pub target: Option<FaultTargetArg>,
     /// Milliseconds added before each answer.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = non_negative)]
     pub latency_ms: Option<u64>,
     /// Share of requests (0 to 1) answered with the failure status.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub failure_rate: Option<f64>,
     /// 500, 502 (HTML body), 503 or 429 (with Retry-After).
     #[arg(long)]
     pub failure_status: Option<u16>,
     /// The Retry-After of 429 and 503 answers, seconds.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = non_negative)]
     pub retry_after: Option<u64>,
     /// Share of requests (0 to 1) whose connection is closed mid-response.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub close_rate: Option<f64>,
     /// Lifetime of every new token, seconds (e.g. 5, to watch refresh).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = non_negative)]
     pub token_lifetime: Option<u64>,
     /// Shift of the emulator's clock, seconds; negative puts it behind.
     #[arg(long, allow_negative_numbers = true)]
@@ -264,7 +392,7 @@ pub struct ClientArgs {
     pub ca: Option<PathBuf>,
     /// Seconds a whole request may take, token or API; connecting takes at most 10 of them.
     #[arg(long, env = "REGED_TIMEOUT", default_value_t = 30, value_name = "SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
+          allow_negative_numbers = true, value_parser = timeout_seconds)]
     pub timeout: u64,
     #[command(flatten)]
     pub cache: CacheArgs,

@@ -12,7 +12,7 @@ pub const USAGE: u8 = 2;
 pub const CONFIG: u8 = 3;
 /// The token endpoint refused the request or could not be reached.
 pub const TOKEN: u8 = 4;
-/// The API could not be reached.
+/// The API could not be reached, or its answer was cut short.
 pub const API_UNREACHABLE: u8 = 5;
 /// The API answered with an HTTP error status (4xx or 5xx).
 pub const API_STATUS: u8 = 6;

@@ -22,16 +22,14 @@ pub struct PasswordSource {
 pub struct Password {
     pub secret: SecretString,
     pub origin: String,
+    /// An empty password is often a variable or file left blank by mistake: errors say so.
+    pub is_empty: bool,
 }
 
 impl Password {
     fn new(value: String, origin: String) -> Self {
-        let origin = if value.is_empty() {
-            format!("{origin}, which is empty")
-        } else {
-            origin
-        };
         Self {
+            is_empty: value.is_empty(),
             secret: SecretString::from(value),
             origin,
         }
@@ -90,7 +88,9 @@ fn read_file(path: &Path) -> Result<Password, Failure> {
             path.display()
         ))
     })?;
-    // The first line, without its line ending: editors add one.
+    // The first line, without its line ending (editors add one) and without the byte order
+    // mark that Windows editors put first.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let first_line = text.lines().next().unwrap_or_default();
     Ok(Password::new(
         first_line.to_owned(),

@@ -35,6 +35,13 @@ pub fn build_client(args: &ClientArgs) -> Result<Client, Failure> {
         builder = builder.audience(audience);
     }
     if let Some(scope) = &args.scope {
+        // The token endpoint would refuse a request without scope; say so before sending it.
+        if scope.trim().is_empty() {
+            return Err(Failure::config(
+                "--scope (REGED_SCOPE): empty: give the scope RegEd gave you, space-separated, \
+                 or leave the flag out",
+            ));
+        }
         builder = builder.scope(scope);
     }
     if let Some(ca) = &args.ca {
@@ -44,7 +51,8 @@ pub fn build_client(args: &ClientArgs) -> Result<Client, Failure> {
                 ca.display()
             ))
         })?;
-        builder = builder.add_root_certificates(parse_ca_bundle(&pem, &ca.display().to_string())?);
+        let roots = parse_ca_bundle(&pem, &ca.display().to_string()).map_err(name_the_flag)?;
+        builder = builder.add_root_certificates(roots);
     }
     let timeout = std::time::Duration::from_secs(args.timeout);
     builder = builder
@@ -127,7 +135,7 @@ fn load_pkcs12(path: &Path, source: &PasswordSource) -> Result<Identity, Failure
             // Many exported files have an empty password; try it before asking.
             match Identity::from_pkcs12_file(path, &SecretString::from(String::new())) {
                 Err(error) if is_wrong_password(&error) => {}
-                other => return Ok(other?),
+                other => return other.map_err(name_the_pem_flags),
             }
             let prompt = format!("password for {}", path.display());
             password::prompt(&prompt)?.ok_or_else(|| {
@@ -141,6 +149,19 @@ fn load_pkcs12(path: &Path, source: &PasswordSource) -> Result<Identity, Failure
     };
     Identity::from_pkcs12_file(path, &password.secret)
         .map_err(|error| name_the_password(error, &password))
+}
+
+/// A PEM file given as `--pfx` says which flags take it.
+fn name_the_pem_flags(error: IdentityError) -> Failure {
+    if matches!(error, IdentityError::PemNotPkcs12 { .. }) {
+        return Failure::with_cause(
+            crate::exit::CONFIG,
+            "--pfx (REGED_PFX) takes a PKCS#12 file: pass a PEM certificate with --cert FILE \
+             (REGED_CERT), and its key, if in a file of its own, with --key FILE (REGED_KEY)",
+            error,
+        );
+    }
+    error.into()
 }
 
 fn load_pem(paths: &[&Path], source: &PasswordSource) -> Result<Identity, Failure> {
@@ -171,16 +192,21 @@ fn load_pem(paths: &[&Path], source: &PasswordSource) -> Result<Identity, Failur
 /// A wrong password says where the password came from.
 fn name_the_password(error: IdentityError, password: &password::Password) -> Failure {
     if is_wrong_password(&error) {
+        let verdict = if password.is_empty {
+            "is empty, and that is not the password"
+        } else {
+            "is wrong"
+        };
         return Failure::with_cause(
             crate::exit::CONFIG,
             format!(
-                "the password from {} is wrong; {PASSWORD_NEXT_STEP}",
+                "the password from {} {verdict}; {PASSWORD_NEXT_STEP}",
                 password.origin
             ),
             error,
         );
     }
-    error.into()
+    name_the_pem_flags(error)
 }
 
 fn is_wrong_password(error: &IdentityError) -> bool {
@@ -194,9 +220,24 @@ fn is_passphrase_missing(error: &IdentityError) -> bool {
     matches!(error, IdentityError::PassphraseRequired { .. })
 }
 
+/// Parses a URL setting, refusing a user name or password in it; no message shows one.
 fn parse_url(value: &str, flag: &str) -> Result<Url, Failure> {
-    Url::parse(value.trim())
-        .map_err(|error| Failure::config(format!("{flag}: `{value}` is not a URL: {error}")))
+    let url = Url::parse(value.trim()).map_err(|error| {
+        // An `@` may follow a password: name the flag alone.
+        if value.contains('@') {
+            Failure::config(format!("{flag}: the value is not a URL: {error}"))
+        } else {
+            Failure::config(format!("{flag}: `{value}` is not a URL: {error}"))
+        }
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Failure::config(format!(
+            "{flag}: the URL holds a user name or password, and credentials do not belong in \
+             the URL: reged authenticates with the client certificate; remove the \
+             `user:password@` part"
+        )));
+    }
+    Ok(url)
 }
 
 /// Says which flag and variable a library setting error is about.

@@ -387,10 +387,79 @@ async fn wrong_password_names_where_it_came_from() {
         stderr(&wrong)
     );
     assert!(
-        stderr(&empty).contains("REGED_PASSWORD, which is empty"),
+        stderr(&empty)
+            .contains("the password from the environment variable REGED_PASSWORD is empty, and"),
         "{}",
         stderr(&empty)
     );
+}
+
+#[tokio::test]
+async fn password_file_that_is_empty_or_starts_with_a_byte_order_mark() {
+    let setup = start().await;
+    let password = std::fs::read_to_string(setup.file("client.pfx.password")).unwrap();
+    let with_bom = setup.file("bom.password");
+    std::fs::write(&with_bom, format!("\u{feff}{}\r\n", password.trim())).unwrap();
+    let empty = setup.file("emptypw");
+    std::fs::write(&empty, "\n").unwrap();
+    let flags = setup.pfx_flags();
+    let mut args: Vec<&str> = vec!["token"];
+    args.extend(flags.iter().map(String::as_str));
+
+    let bom_file = path(&with_bom);
+    let empty_file = path(&empty);
+    let from_bom = reged(&[&args[..], &["--password-file", &bom_file]].concat(), &[]).await;
+    let from_empty = reged(
+        &[&args[..], &["--password-file", &empty_file]].concat(),
+        &[],
+    )
+    .await;
+
+    assert!(from_bom.status.success(), "{}", stderr(&from_bom));
+    assert_eq!(from_empty.status.code(), Some(3), "{}", stderr(&from_empty));
+    let shown = stderr(&from_empty);
+    assert!(
+        shown.starts_with(&format!(
+            "reged: the password from the first line of {empty_file} is empty, and that is not \
+             the password; give the right one"
+        )),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn small_setting_mistakes_are_caught_locally_and_name_the_flag() {
+    let setup = start().await;
+    let pem = path(&setup.file("client.pem"));
+    let key = path(&setup.file("client.key"));
+
+    let mut pfx_args = vec!["token"];
+    let flags = setup.pfx_flags();
+    pfx_args.extend(flags.iter().map(String::as_str));
+    let pem_as_pfx = reged(&[&pfx_args[..], &["--pfx", &pem]].concat(), &[]).await;
+    let key_as_ca = setup.run(&["token"], &["--ca", &key]).await;
+    let empty_scope = setup.run(&["token"], &["--scope", ""]).await;
+
+    let shown = stderr(&pem_as_pfx);
+    assert_eq!(pem_as_pfx.status.code(), Some(3), "{shown}");
+    assert!(
+        shown.starts_with("reged: --pfx (REGED_PFX) takes a PKCS#12 file"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("--cert FILE") && shown.contains("is PEM text"),
+        "{shown}"
+    );
+    let shown = stderr(&key_as_ca);
+    assert_eq!(key_as_ca.status.code(), Some(3), "{shown}");
+    assert!(shown.starts_with("reged: --ca (REGED_CA): "), "{shown}");
+    let shown = stderr(&empty_scope);
+    assert_eq!(empty_scope.status.code(), Some(3), "{shown}");
+    assert!(
+        shown.starts_with("reged: --scope (REGED_SCOPE): empty"),
+        "{shown}"
+    );
+    assert_eq!(setup.emulator.token_requests(), 0);
 }
 
 #[tokio::test]
@@ -1020,4 +1089,240 @@ async fn wrong_cache_password_warns_that_the_credentials_were_refused_and_the_to
         stderr(&output)
     );
     assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn password_in_the_token_url_or_api_base_is_refused_and_never_shown() {
+    let setup = start().await;
+    let token_url = "https://u:s3cretpw@127.0.0.1:1/oauth/token";
+    let api_base = "https://u:s3cretpw@127.0.0.1:1";
+
+    let token_flag = setup.run(&["token"], &["--token-url", token_url]).await;
+    let api_flag = setup
+        .run(&["call", "GET", "/v1/whoami"], &["--api-base", api_base])
+        .await;
+    let from_env = reged(
+        &["--log", "trace", "token", "--cert", "c.pem"],
+        &[("REGED_TOKEN_URL", token_url)],
+    )
+    .await;
+
+    for (output, setting) in [
+        (&token_flag, "--token-url (REGED_TOKEN_URL)"),
+        (&api_flag, "--api-base (REGED_API_BASE)"),
+        (&from_env, "--token-url (REGED_TOKEN_URL)"),
+    ] {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(3), "{shown}");
+        assert!(shown.starts_with(&format!("reged: {setting}: ")), "{shown}");
+        assert!(
+            shown.contains("credentials do not belong in the URL"),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cretpw"), "{shown}");
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn usage_errors_start_with_reged_and_blame_the_variable_not_the_flag() {
+    let bad_variable = reged(&["token"], &[("REGED_TIMEOUT", "abc")]).await;
+    let negative = reged(&["token", "--timeout", "-1"], &[]).await;
+    let unknown = reged(&["token", "--bogus"], &[]).await;
+    let help = reged(&["token", "--help"], &[]).await;
+    let version = reged(&["--version"], &[]).await;
+
+    for output in [&bad_variable, &negative, &unknown] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(output));
+        assert!(stderr(output).starts_with("reged: "), "{}", stderr(output));
+        assert!(stdout(output).is_empty());
+    }
+    let shown = stderr(&bad_variable);
+    assert!(shown.contains("REGED_TIMEOUT"), "{shown}");
+    assert!(!shown.contains("for '--timeout"), "{shown}");
+    assert!(
+        stderr(&negative).contains("must be a positive number of seconds"),
+        "{}",
+        stderr(&negative)
+    );
+    for output in [&help, &version] {
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
+        assert!(stdout(output).contains("reged"), "{}", stdout(output));
+    }
+}
+
+#[tokio::test]
+async fn empty_or_yes_no_variables_do_not_break_every_command() {
+    let setup = start().await;
+    let token_url = setup.emulator.token_url();
+    let api_base = setup.emulator.base_url();
+
+    let mut runs = Vec::new();
+    for (name, value) in [
+        ("REGED_CACHE_CLUSTER", ""),
+        ("REGED_CACHE_CLUSTER", "1"),
+        ("REGED_CACHE_CLUSTER", "yes"),
+        ("REGED_CACHE_CLUSTER", "no"),
+        ("REGED_ENV", ""),
+        ("REGED_LOG", ""),
+    ] {
+        let mut args = vec!["token".to_owned()];
+        args.extend(setup.flags());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env = [
+            (name, value),
+            ("REGED_TOKEN_URL", token_url.as_str()),
+            ("REGED_API_BASE", api_base.as_str()),
+        ];
+        runs.push((name, value, reged(&args, &env).await));
+    }
+
+    for (name, value, output) in runs {
+        assert!(
+            output.status.success(),
+            "{name}={value}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+/// A server that refuses the client certificate in a TLS 1.3 handshake does so after the client
+/// thinks the handshake done; the alert is then often lost with the connection, and the request
+/// sees only a closed channel ("the exchange with localhost failed" before). Whichever of the two
+/// a run meets, the message points at the certificate.
+#[tokio::test]
+async fn certificate_from_another_ca_closed_in_the_handshake_points_at_the_certificate() {
+    let setup = start().await;
+    let stranger = tempfile::tempdir().unwrap();
+    let made = reged(&["dev-certs", stranger.path().to_str().unwrap()], &[]).await;
+    assert!(made.status.success(), "{}", stderr(&made));
+    let cert = path(&stranger.path().join("client.pem"));
+    let key = path(&stranger.path().join("client.key"));
+
+    for attempt in 0..6 {
+        let output = setup
+            .run(&["token"], &["--cert", &cert, "--key", &key])
+            .await;
+
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(4), "attempt {attempt}: {shown}");
+        assert!(
+            shown.contains("refused the client certificate;")
+                || shown.contains(
+                    "may have refused the client certificate during the TLS handshake: check \
+                     that it is the certificate issued by the server's CA"
+                ),
+            "attempt {attempt}: {shown}"
+        );
+        assert!(
+            !shown.contains("the exchange with"),
+            "attempt {attempt}: {shown}"
+        );
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+/// An HTTPS API on loopback, with the emulator's server certificate, that speaks HTTP/1.1 and
+/// answers every request with the head of a 1,000,000-byte body, then 500,000 bytes, then closes.
+async fn api_that_cuts_its_answer(setup: &Setup) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let chain = CertificateDer::pem_file_iter(setup.file("server.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(setup.file("server.key")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && tls.read(&mut byte).await.unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\
+                               content-length: 1000000\r\n\r\n";
+                let _ = tls.write_all(answer).await;
+                let _ = tls.write_all(&vec![b'x'; 500_000]).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    format!("https://localhost:{port}")
+}
+
+#[tokio::test]
+async fn call_with_a_body_cut_short_prints_what_arrived_and_says_where_it_was_cut() {
+    let setup = start().await;
+    let api_base = api_that_cuts_its_answer(&setup).await;
+
+    let output = setup
+        .run(&["call", "GET", "/v1/stream"], &["--api-base", &api_base])
+        .await;
+
+    let shown = stderr(&output);
+    assert_eq!(output.status.code(), Some(5), "{shown}");
+    assert_eq!(output.stdout.len(), 500_000, "{shown}");
+    assert!(
+        shown.starts_with(
+            "reged: the response body of GET /v1/stream was cut after 500000 bytes of the \
+             1000000 announced; what arrived is on standard output"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("could not be reached"), "{shown}");
+}
+
+#[tokio::test]
+async fn call_whose_http2_stream_the_emulator_resets_says_so() {
+    let setup = start_with_admin().await;
+    let state_dir = path(setup.dir.path());
+    let set = reged(
+        &[
+            "emulator",
+            "faults",
+            "set",
+            "--close-rate",
+            "1",
+            "--target",
+            "api",
+            "--state-dir",
+            &state_dir,
+        ],
+        &[],
+    )
+    .await;
+    assert!(set.status.success(), "{}", stderr(&set));
+
+    let output = setup
+        .run(&["call", "GET", "/v1/stream?bytes=1000000"], &[])
+        .await;
+
+    let shown = stderr(&output);
+    assert_eq!(output.status.code(), Some(5), "{shown}");
+    // The emulator's HTTP/2 reset drops the half body it had queued: nothing arrives.
+    assert!(
+        shown.contains("reset the HTTP/2 stream (INTERNAL_ERROR)")
+            || shown.contains("was cut after"),
+        "{shown}"
+    );
+    assert!(!shown.contains("the exchange with"), "{shown}");
 }

@@ -428,11 +428,14 @@ impl ClientBuilder {
                     "choose an environment (uat or prod) or set the token URL",
                 )
             })?;
+        // Before any check that shows the URL: a password in it must not reach a message.
+        refuse_credentials("token_url", &token_url)?;
         require_https("token_url", &token_url)?;
         let api_base = self
             .api_base
             .or_else(|| self.environment.map(Environment::api_base));
         if let Some(api_base) = &api_base {
+            refuse_credentials("api_base", api_base)?;
             require_https("api_base", api_base)?;
             if api_base.query().is_some() || api_base.fragment().is_some() {
                 return Err(Error::Config {
@@ -510,6 +513,25 @@ fn non_empty(value: Option<String>, setting: &'static str, next: &str) -> Result
     }
 }
 
+/// Refuses a URL with a user name or password in it.
+///
+/// reqwest would send them as a Basic Authorization header, and every error that names the URL
+/// would show them; the client authenticates with its certificate, not with them.
+fn refuse_credentials(setting: &'static str, url: &Url) -> Result<(), Error> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(());
+    }
+    Err(Error::Config {
+        setting,
+        reason: CREDENTIALS_IN_URL.into(),
+    })
+}
+
+/// Why a URL with a user name or password is refused, and what to do.
+const CREDENTIALS_IN_URL: &str = "the URL holds a user name or password, and credentials do \
+     not belong in the URL: the client authenticates with its certificate; remove the \
+     `user:password@` part";
+
 fn require_https(setting: &'static str, url: &Url) -> Result<(), Error> {
     if url.scheme() == "https" {
         return Ok(());
@@ -564,6 +586,41 @@ mod tests {
             check("//evil.example/x").is_ok(),
             "the origin check catches this one"
         );
+    }
+
+    #[test]
+    fn password_in_the_token_url_or_api_base_is_refused_without_showing_it() {
+        let with_password = Url::parse("https://u:s3cretpw@127.0.0.1:1/oauth/token").unwrap();
+        let plain = Url::parse("https://127.0.0.1:1/oauth/token").unwrap();
+        let user_only = Url::parse("https://someone@127.0.0.1:1/").unwrap();
+
+        let token_url = Client::builder().token_url(with_password.clone()).build();
+        let api_base = Client::builder()
+            .token_url(plain)
+            .api_base(with_password)
+            .build();
+        let user = Client::builder().token_url(user_only).build();
+
+        for (result, setting) in [
+            (token_url, "token_url"),
+            (api_base, "api_base"),
+            (user, "token_url"),
+        ] {
+            let error = result.unwrap_err();
+            let shown = error.to_string();
+            assert!(
+                matches!(&error, Error::Config { setting: named, .. } if *named == setting),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("credentials do not belong in the URL"),
+                "{shown}"
+            );
+            assert!(
+                !shown.contains("s3cretpw") && !shown.contains("someone"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@ use std::error::Error as _;
 
 use rustls::{AlertDescription, CertificateError};
 
-/// What most likely went wrong when a request to `host` failed, and what to do.
+/// What most likely went wrong when a request to `host` failed before any answer arrived, and
+/// what to do.
 pub(crate) fn transport_hint(error: &reqwest::Error, host: &str) -> String {
     if error.is_timeout() {
         return format!("no answer from {host} in time; check the network or raise the timeout");
@@ -18,7 +19,66 @@ pub(crate) fn transport_hint(error: &reqwest::Error, host: &str) -> String {
     if error.is_connect() {
         return format!("could not connect to {host}; check the URL and that the server is up");
     }
+    if let Some(reason) = stream_reset_by_server(error) {
+        return format!(
+            "{host} reset the HTTP/2 stream ({reason:?}) before answering: the server failed \
+             while answering; try again, and if it persists ask its operators"
+        );
+    }
+    // The client always offers its certificate, so a server that refuses it ends the TLS 1.3
+    // handshake after the client thinks it done: the alert is often lost with the connection.
+    if closed_before_answer(error) {
+        return format!(
+            "{host} closed the connection before answering; the server may have refused the \
+             client certificate during the TLS handshake: check that it is the certificate issued \
+             by the server's CA and registered for this client"
+        );
+    }
     format!("the exchange with {host} failed")
+}
+
+/// What most likely went wrong when the body of an answer from `host` could not be read.
+pub(crate) fn body_hint(error: &reqwest::Error, host: &str) -> String {
+    if error.is_timeout() {
+        return format!("no answer from {host} in time; check the network or raise the timeout");
+    }
+    if let Some(reason) = stream_reset_by_server(error) {
+        return format!("{host} reset the HTTP/2 stream ({reason:?}) in the middle of the answer");
+    }
+    format!("the answer from {host} was cut short")
+}
+
+/// The reason of an HTTP/2 stream reset the server sent.
+fn stream_reset_by_server(error: &reqwest::Error) -> Option<h2::Reason> {
+    causes(error)
+        .filter_map(|cause| cause.downcast_ref::<h2::Error>())
+        .find(|h2| h2.is_reset() && h2.is_remote())
+        .and_then(h2::Error::reason)
+}
+
+/// The connection ended, closed or reset, before any HTTP answer came.
+fn closed_before_answer(error: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+
+    causes(error).any(|cause| {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            return hyper.is_closed() || hyper.is_canceled() || hyper.is_incomplete_message();
+        }
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof
+            )
+        })
+    })
+}
+
+/// The causes of `error`, nearest first.
+fn causes(error: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    std::iter::successors(error.source(), |&cause| cause.source())
 }
 
 fn rustls_cause(error: &reqwest::Error) -> Option<&rustls::Error> {

@@ -3,7 +3,7 @@ use std::time::{Instant, SystemTime};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use url::Url;
 
-use super::hint::transport_hint;
+use super::hint::{body_hint, transport_hint};
 use crate::cache::CachedToken;
 use crate::token::{LifetimePolicy, TokenError, TokenRequest, parse_token_response};
 
@@ -29,6 +29,10 @@ pub async fn request_token(
         // The caller names the token URL; the cause need not repeat it.
         source: source.without_url(),
     };
+    let cut_short = |source: reqwest::Error| TokenError::Transport {
+        hint: body_hint(&source, &host),
+        source: source.without_url(),
+    };
     let sent = (Instant::now(), SystemTime::now());
 
     let response = http
@@ -45,7 +49,7 @@ pub async fn request_token(
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let body = read_limited(response).await.map_err(transport)?;
+    let body = read_limited(response).await.map_err(cut_short)?;
 
     let parsed = parse_token_response(
         status,

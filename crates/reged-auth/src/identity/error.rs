@@ -260,6 +260,16 @@ pub enum IdentityError {
         source: Cause,
     },
 
+    /// The file given as PKCS#12 is PEM text: a certificate or key to load as PEM instead.
+    #[error(
+        "{origin} is PEM text, not a PKCS#12 (PFX) file; load it as PEM: the certificate, and the \
+         key if it is in a file of its own"
+    )]
+    PemNotPkcs12 {
+        /// The file or source.
+        origin: String,
+    },
+
     /// The file is not a PKCS#12 file, or it is damaged.
     #[error("{origin} is not a valid PKCS#12 file; export it again")]
     InvalidPkcs12 {

@@ -21,6 +21,11 @@ pub(super) fn parse(
     origin: &str,
     password: &SecretString,
 ) -> Result<Material, IdentityError> {
+    if is_pem_text(der) {
+        return Err(IdentityError::PemNotPkcs12 {
+            origin: origin.to_owned(),
+        });
+    }
     let password = password.expose_secret();
     // PKCS#12 passwords are BMPString, which p12-keystore cannot fill with surrogate pairs.
     if password
@@ -50,6 +55,15 @@ pub(super) fn parse(
         });
     }
     Ok(material)
+}
+
+/// PEM text (`-----BEGIN ...`), perhaps after a byte order mark or blank lines: a PKCS#12
+/// file is binary DER, so a file like this was given in place of one by mistake.
+fn is_pem_text(contents: &[u8]) -> bool {
+    let contents = contents
+        .strip_prefix("\u{feff}".as_bytes())
+        .unwrap_or(contents);
+    contents.trim_ascii_start().starts_with(b"-----BEGIN ")
 }
 
 /// Tells a wrong password from an unsupported algorithm from a damaged file.
@@ -134,6 +148,25 @@ mod tests {
             assert!(
                 matches!(result, Err(IdentityError::InvalidPkcs12 { .. })),
                 "{result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn pem_given_as_pkcs12_is_named_as_pem() {
+        for input in [
+            &b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"[..],
+            b"\xef\xbb\xbf\r\n-----BEGIN PRIVATE KEY-----\n",
+        ] {
+            let error = parse(input, "client.pem", &password()).expect_err("PEM");
+
+            assert!(
+                matches!(error, IdentityError::PemNotPkcs12 { .. }),
+                "{error:?}"
+            );
+            assert!(
+                error.to_string().contains("client.pem is PEM text"),
+                "{error}"
             );
         }
     }

@@ -60,17 +60,32 @@ pub async fn run(
         ));
     }
 
-    // Streamed, so a large body is not held in memory.
-    while let Some(chunk) = response.chunk().await.map_err(|error| {
-        Failure::new(
-            exit::API_UNREACHABLE,
-            format!(
-                "the response body of {shown_path} was cut short: {}",
-                error.without_url()
-            ),
-        )
-    })? {
-        write_stdout(&chunk)?;
+    // Streamed, so a large body is not held in memory; each chunk is flushed as it comes, so a
+    // body cut short leaves on stdout all that arrived.
+    let announced = response
+        .content_length()
+        .map(|length| format!(" of the {length} announced"))
+        .unwrap_or_default();
+    let mut written: u64 = 0;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                write_stdout(&chunk)?;
+                written += chunk.len() as u64;
+            }
+            Ok(None) => break,
+            Err(error) => {
+                return Err(Failure::with_cause(
+                    exit::API_UNREACHABLE,
+                    format!(
+                        "the response body of {} {shown_path} was cut after {written} \
+                         bytes{announced}; what arrived is on standard output",
+                        request.method
+                    ),
+                    error.without_url(),
+                ));
+            }
+        }
     }
 
     if status.is_client_error() || status.is_server_error() {
