@@ -141,10 +141,11 @@ fn non_negative(value: &str) -> Result<u64, String> {
     args_override_self = true
 )]
 pub struct Cli {
-    /// Log level on stderr: error, warn, info, debug or trace. Logs never show a token, key or
+    /// Log level on stderr: error, warn, info, debug or trace; warn by default, info for the
+    /// emulator (one line per token request and API call). Logs never show a token, key or
     /// password.
-    #[arg(long, global = true, env = "REGED_LOG", default_value = "warn")]
-    pub log: String,
+    #[arg(long, global = true, env = "REGED_LOG")]
+    pub log: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,

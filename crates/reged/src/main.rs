@@ -22,7 +22,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(exit) => return exit,
     };
-    if let Err(failure) = init_logging(&cli.log) {
+    // The emulator's log is its record of requests; the client's stays quiet unless asked.
+    let default_level = match &cli.command {
+        Command::Emulator { action: None, .. } => "info",
+        _ => "warn",
+    };
+    if let Err(failure) = init_logging(cli.log.as_deref().unwrap_or(default_level)) {
         output::eprint_line(&failure.report());
         return ExitCode::from(failure.code);
     }

@@ -949,7 +949,12 @@ async fn cache_clear_with_an_empty_prefix_is_refused_and_deletes_nothing() {
     );
     assert!(stderr(&by_flag).contains("empty"), "{}", stderr(&by_flag));
     // An empty variable counts as unset, as every variable does: the default prefix.
-    assert_eq!(by_variable.status.code(), Some(0), "{}", stderr(&by_variable));
+    assert_eq!(
+        by_variable.status.code(),
+        Some(0),
+        "{}",
+        stderr(&by_variable)
+    );
     let kept: Option<String> = redis::cmd("GET")
         .arg("user:1")
         .query(&mut connection)

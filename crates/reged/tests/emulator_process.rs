@@ -168,3 +168,29 @@ async fn issuer_that_is_not_an_https_url_is_refused() {
         assert!(stderr.contains("--issuer"), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn emulator_logs_at_info_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut running = start(&dir.path().join("state")).await;
+    let mut stderr = BufReader::new(running.child.stderr.take().unwrap());
+
+    let mut logged = String::new();
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).await.unwrap() == 0 {
+                return false;
+            }
+            logged.push_str(&line);
+            if line.contains("emulator listening") {
+                return true;
+            }
+        }
+    })
+    .await
+    .unwrap();
+
+    assert!(found, "{logged}");
+    assert!(logged.contains("INFO"), "{logged}");
+}
