@@ -161,11 +161,14 @@ pub(crate) async fn inject(
 ) -> Response {
     let settings = state.faults.get();
     let path = request.uri().path();
-    let applies = match settings.target {
-        FaultTarget::All => true,
-        FaultTarget::Token => path == TOKEN_PATH,
-        FaultTarget::Api => path.starts_with("/v1/"),
-    };
+    let disturbs =
+        settings.latency_ms > 0 || settings.failure_rate > 0.0 || settings.close_rate > 0.0;
+    let applies = disturbs
+        && match settings.target {
+            FaultTarget::All => true,
+            FaultTarget::Token => path == TOKEN_PATH,
+            FaultTarget::Api => path.starts_with("/v1/"),
+        };
     if !applies {
         return next.run(request).await;
     }

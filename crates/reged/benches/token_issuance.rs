@@ -350,7 +350,7 @@ fn print_row(
     );
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()

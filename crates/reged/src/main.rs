@@ -17,6 +17,11 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::Command;
 
+// The emulator allocates a few small buffers per token; glibc's allocator took 7% of its CPU
+// in the token issuance benchmark, mimalloc half as much.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match cli::parse() {
         Ok(cli) => cli,
