@@ -7,6 +7,7 @@ use std::time::Duration;
 use rustls::pki_types::CertificateDer;
 
 use crate::client_certificate::ClientCertificate;
+use crate::config::MAX_TOKEN_LIFETIME;
 use crate::subject::SubjectName;
 
 /// The grant a client may use by default, and the only one the emulator serves.
@@ -143,9 +144,10 @@ impl ClientRegistration {
         self
     }
 
-    /// The lifetime of this client's tokens, instead of the emulator's; one second at least.
+    /// The lifetime of this client's tokens, instead of the emulator's; one second at least,
+    /// [`MAX_TOKEN_LIFETIME`] at most.
     pub fn with_token_lifetime(mut self, lifetime: Duration) -> ClientRegistration {
-        self.token_lifetime = Some(lifetime.max(Duration::from_secs(1)));
+        self.token_lifetime = Some(lifetime.clamp(Duration::from_secs(1), MAX_TOKEN_LIFETIME));
         self
     }
 

@@ -38,7 +38,7 @@ use serde::Deserialize;
 
 use crate::certs::certificate_thumbprint;
 use crate::client_registration::{CertificateName, ClientAuthentication, ClientRegistration};
-use crate::config::EmulatorConfig;
+use crate::config::{EmulatorConfig, MAX_TOKEN_LIFETIME};
 use crate::error::EmulatorError;
 use crate::faults::FaultSettings;
 use crate::subject::SubjectName;
@@ -225,8 +225,11 @@ fn registration(entry: ClientEntry, dir: &Path) -> Result<ClientRegistration, St
         client = client.with_certificate_bound_tokens(bound);
     }
     if let Some(seconds) = entry.access_token_lifetime {
-        if seconds == 0 {
-            return Err("access_token_lifetime must be one second at least".to_owned());
+        if seconds == 0 || seconds > MAX_TOKEN_LIFETIME.as_secs() {
+            return Err(format!(
+                "access_token_lifetime must be between 1 and {} seconds (ten years), not {seconds}",
+                MAX_TOKEN_LIFETIME.as_secs()
+            ));
         }
         client = client.with_token_lifetime(Duration::from_secs(seconds));
     }
@@ -510,6 +513,20 @@ mod tests {
         assert_eq!(
             parse(&format!("{entry}{entry}")).unwrap_err(),
             "client a is registered twice"
+        );
+    }
+
+    #[test]
+    fn lifetime_beyond_ten_years_is_refused() {
+        let text = format!(
+            "{HEAD}token_endpoint_auth_method = \"tls_client_auth\"\n\
+             tls_client_auth_san_dns = \"a\"\naccess_token_lifetime = 18446744073709551615\n"
+        );
+
+        assert!(
+            parse(&text)
+                .unwrap_err()
+                .contains("access_token_lifetime must be between 1 and 315360000")
         );
     }
 

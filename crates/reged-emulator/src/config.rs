@@ -13,6 +13,10 @@ use crate::client_registration::ClientRegistration;
 use crate::faults::FaultSettings;
 use crate::subject::SubjectName;
 
+/// The longest lifetime a token may be given: ten years, far beyond any real token, and small
+/// enough that no expiry computed from it overflows.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// The client id of the development client, whose certificate is [`DevCerts::client`].
 pub const DEV_CLIENT_ID: &str = "reged-dev-client";
 
@@ -142,9 +146,9 @@ impl EmulatorConfig {
     }
 
     /// Sets how long access tokens live, instead of the profile's lifetime; whole seconds,
-    /// one at least.
+    /// one at least and [`MAX_TOKEN_LIFETIME`] at most.
     pub fn with_token_lifetime(mut self, lifetime: Duration) -> EmulatorConfig {
-        self.token_lifetime = lifetime.max(Duration::from_secs(1));
+        self.token_lifetime = lifetime.clamp(Duration::from_secs(1), MAX_TOKEN_LIFETIME);
         self
     }
 

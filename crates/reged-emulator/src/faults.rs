@@ -7,15 +7,17 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 
 use crate::app::{AppState, TOKEN_PATH};
+use crate::config::MAX_TOKEN_LIFETIME;
 
 /// The failure statuses that can be injected.
 pub const FAILURE_STATUSES: [u16; 4] = [500, 502, 503, 429];
@@ -98,8 +100,19 @@ impl FaultSettings {
         if self.latency_ms > 60_000 {
             return Err(InvalidFaults("latency_ms must be 60000 at most".into()));
         }
-        if self.token_lifetime_s == Some(0) {
-            return Err(InvalidFaults("token_lifetime_s must be 1 at least".into()));
+        if let Some(seconds) = self.token_lifetime_s
+            && (seconds == 0 || seconds > MAX_TOKEN_LIFETIME.as_secs())
+        {
+            return Err(InvalidFaults(format!(
+                "token_lifetime_s must be between 1 and {} (ten years), not {seconds}",
+                MAX_TOKEN_LIFETIME.as_secs()
+            )));
+        }
+        if self.retry_after_s > 86_400 {
+            return Err(InvalidFaults(format!(
+                "retry_after_s must be 86400 (a day) at most, not {}",
+                self.retry_after_s
+            )));
         }
         if self.clock_offset_s.unsigned_abs() > 10 * 365 * 24 * 3600 {
             return Err(InvalidFaults(
@@ -237,24 +250,75 @@ fn failure(settings: &FaultSettings) -> Response {
 /// the connection (HTTP/1.1) or reset the stream (HTTP/2).
 async fn truncated(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
-    let bytes = body
-        .collect()
-        .await
-        .map(|collected| collected.to_bytes())
-        .unwrap_or_default();
-    parts.headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(bytes.len().max(2)),
-    );
-    let half = bytes.slice(..bytes.len() / 2);
+    // Streamed bodies are cut as they flow; only a body of unknown length is read first.
+    let (length, data) = match HttpBody::size_hint(&body).exact() {
+        Some(length) => (length, StreamExt::boxed(body.into_data_stream())),
+        None => {
+            let bytes = body
+                .collect()
+                .await
+                .map(|collected| collected.to_bytes())
+                .unwrap_or_default();
+            let length = bytes.len() as u64;
+            (
+                length,
+                StreamExt::boxed(futures_util::stream::iter([Ok(bytes)])),
+            )
+        }
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(length.max(2)));
 
-    let chunks = futures_util::stream::iter([
-        Ok::<Bytes, std::io::Error>(half),
-        Err(std::io::Error::other(
-            "connection closed by fault injection",
-        )),
-    ]);
+    let cut = Cut {
+        data,
+        sent: 0,
+        keep: length / 2,
+        over: false,
+    };
+    let chunks = futures_util::stream::unfold(cut, Cut::next);
     Response::from_parts(parts, Body::from_stream(chunks))
+}
+
+/// The first half of a body, then an error that makes the server drop the connection (HTTP/1)
+/// or reset the stream (HTTP/2).
+struct Cut {
+    data: futures_util::stream::BoxStream<'static, Result<Bytes, axum::Error>>,
+    sent: u64,
+    keep: u64,
+    over: bool,
+}
+
+/// How long the cut waits before it breaks the answer: an HTTP/2 reset discards the DATA
+/// frames still queued in the server, so those sent must have left first.
+const FLUSH_PAUSE: Duration = Duration::from_millis(50);
+
+impl Cut {
+    async fn next(mut self) -> Option<(Result<Bytes, std::io::Error>, Cut)> {
+        if self.over {
+            return None;
+        }
+        if self.sent < self.keep {
+            match self.data.next().await {
+                Some(Ok(mut chunk)) => {
+                    let room = usize::try_from(self.keep - self.sent).unwrap_or(usize::MAX);
+                    chunk.truncate(room);
+                    self.sent += chunk.len() as u64;
+                    return Some((Ok(chunk), self));
+                }
+                Some(Err(error)) => {
+                    self.over = true;
+                    return Some((Err(std::io::Error::other(error)), self));
+                }
+                None => {}
+            }
+        }
+
+        tokio::time::sleep(FLUSH_PAUSE).await;
+        self.over = true;
+        let closed = std::io::Error::other("connection closed by fault injection");
+        Some((Err(closed), self))
+    }
 }
 
 #[cfg(test)]
@@ -268,6 +332,33 @@ mod tests {
         assert_eq!(settings.validate(), Ok(()));
         assert_eq!(settings.failure_rate, 0.0);
         assert_eq!(settings.latency_ms, 0);
+    }
+
+    #[test]
+    fn lifetime_and_retry_after_beyond_their_bounds_are_refused() {
+        let endless = FaultSettings {
+            token_lifetime_s: Some(u64::MAX),
+            ..FaultSettings::default()
+        };
+        let patient = FaultSettings {
+            retry_after_s: 99_999_999_999,
+            ..FaultSettings::default()
+        };
+
+        assert!(
+            endless
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("token_lifetime_s must be between 1 and 315360000")
+        );
+        assert!(
+            patient
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("retry_after_s must be 86400")
+        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ impl AccessTokenClaims {
             iss: issuer.to_owned(),
             sub: client_id.to_owned(),
             aud: audience.to_owned(),
-            exp: now + lifetime.as_secs(),
+            exp: now.saturating_add(lifetime.as_secs()),
             iat: now,
             jti: uuid::Uuid::new_v4().to_string(),
             client_id: client_id.to_owned(),
@@ -352,6 +352,21 @@ mod tests {
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid, Some(keys.current_kid()));
         assert_eq!(decoded.claims, claims);
+    }
+
+    #[test]
+    fn claims_of_an_endless_lifetime_do_not_overflow() {
+        let claims = AccessTokenClaims::new(
+            "i",
+            "a",
+            "c",
+            "read".into(),
+            None,
+            Duration::MAX,
+            u64::MAX - 1,
+        );
+
+        assert_eq!(claims.exp, u64::MAX);
     }
 
     #[test]

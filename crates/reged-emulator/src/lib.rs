@@ -93,7 +93,8 @@ pub use certs::{DevCerts, PemIdentity, certificate_thumbprint};
 pub use client_registration::{CertificateName, ClientAuthentication, ClientRegistration};
 pub use clients_file::{ConfigFile, read_clients_file, read_config_file};
 pub use config::{
-    DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, OTHER_CLIENT_ID, Profile, UnknownProfile,
+    DEV_CLIENT_ID, DEV_SCOPES, EmulatorConfig, MAX_TOKEN_LIFETIME, OTHER_CLIENT_ID, Profile,
+    UnknownProfile,
 };
 pub use error::EmulatorError;
 pub use faults::{FaultSettings, FaultTarget};

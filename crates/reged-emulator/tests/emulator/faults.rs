@@ -122,6 +122,40 @@ async fn connection_closed_mid_response_is_an_error_for_the_client() {
 }
 
 #[tokio::test]
+async fn answer_cut_over_http2_delivers_its_first_half_before_the_reset() {
+    let (certs, emulator) = start(Profile::Uat).await;
+    let client = client(&certs, Some(certs.client()));
+    let token = fetch_token(&client, &emulator).await;
+    emulator
+        .set_faults(FaultSettings {
+            close_rate: 1.0,
+            target: FaultTarget::Api,
+            ..FaultSettings::default()
+        })
+        .unwrap();
+
+    let mut response = client
+        .get(emulator.url("/v1/stream?bytes=1000000"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let version = response.version();
+    let mut received = 0;
+    let ended = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => received += chunk.len(),
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(error),
+        }
+    };
+
+    assert_eq!(version, reqwest::Version::HTTP_2);
+    assert!(ended.is_err(), "the answer should have been cut");
+    assert_eq!(received, 500_000);
+}
+
+#[tokio::test]
 async fn lifetime_override_makes_short_tokens() {
     let (certs, emulator) = start(Profile::Uat).await;
     let client = client(&certs, Some(certs.client()));
