@@ -49,10 +49,11 @@ pub(crate) async fn token(
         headers.contains_key(header::AUTHORIZATION),
         &body,
     );
-    let client_id = request
-        .as_ref()
-        .ok()
-        .map(|request| request.client_id.clone());
+    // For the log line: the client_id the form named, even when the request is refused.
+    let client_id = match &request {
+        Ok(request) => Some(request.client_id.clone()),
+        Err(_) => named_client_id(&body),
+    };
     let outcome = match request {
         Ok(request) => grant(&state, &request, certificate.as_ref()),
         Err(error) => Err(error),
@@ -89,6 +90,14 @@ pub(crate) async fn token(
             error.into_response()
         }
     }
+}
+
+fn named_client_id(body: &[u8]) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    pairs
+        .into_iter()
+        .find(|(name, value)| name == "client_id" && !value.is_empty())
+        .map(|(_, value)| value)
 }
 
 /// Authenticates the client, checks what it asks for and issues the token.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use reged_emulator::{Profile, WHOAMI_PATH};
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::support::{client, fetch_token, start};
+use crate::support::{client, fetch_token, start, token_form};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -80,4 +80,37 @@ async fn logs_at_trace_level_hold_no_token_and_one_line_per_call() {
         2
     );
     assert_eq!(logs.matches("api call refused").count(), 1, "{logs}");
+}
+
+#[tokio::test]
+async fn refused_token_request_is_logged_under_the_client_id_it_named() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (certs, emulator) = start(Profile::Uat).await;
+    let client = client(&certs, Some(certs.client()));
+    let mut form = token_form(&emulator);
+    form.push(("client_secret", "hunter2".to_owned()));
+    client
+        .post(emulator.token_url())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    emulator.shutdown().await;
+
+    let logs = captured.text();
+    let refused = logs
+        .lines()
+        .find(|line| line.contains("token refused"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(
+        refused.contains("client_id=\"reged-dev-client\""),
+        "{refused}"
+    );
+    assert!(!logs.contains("hunter2"), "{logs}");
 }
