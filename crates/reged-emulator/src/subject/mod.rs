@@ -145,7 +145,7 @@ fn attributes_match(a: &Attribute, b: &Attribute) -> bool {
     }
 
     match (&a.value, &b.value) {
-        (AttributeValue::Text(a), AttributeValue::Text(b)) => normalize(a) == normalize(b),
+        (AttributeValue::Text(a), AttributeValue::Text(b)) => texts_match(a, b),
         (AttributeValue::Other(tag_a, a), AttributeValue::Other(tag_b, b)) => {
             tag_a == tag_b && a == b
         }
@@ -153,12 +153,21 @@ fn attributes_match(a: &Attribute, b: &Attribute) -> bool {
     }
 }
 
-fn normalize(value: &str) -> String {
-    value
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+/// The same words in the same order, in any case; compared without building new strings, as
+/// this runs at every token request.
+fn texts_match(a: &str, b: &str) -> bool {
+    fn lower(word: &str) -> impl Iterator<Item = char> + '_ {
+        word.chars().flat_map(char::to_lowercase)
+    }
+    let mut a_words = a.split_whitespace();
+    let mut b_words = b.split_whitespace();
+    loop {
+        match (a_words.next(), b_words.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x == y || lower(x).eq(lower(y)) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// RFC 4514: most specific RDN first, special characters escaped.
@@ -236,6 +245,15 @@ mod tests {
         let subject = SubjectName::from_certificate_der(&registered).unwrap();
 
         assert!(subject.matches_certificate(&presented));
+    }
+
+    #[test]
+    fn text_values_match_in_any_case_and_spacing_but_not_other_words() {
+        assert!(texts_match("Acme  Corp", " acme corp "));
+        assert!(texts_match("ÉCOLE", "école"));
+        assert!(!texts_match("Acme Corp", "AcmeCorp"));
+        assert!(!texts_match("Acme", "Acme Corp"));
+        assert!(texts_match("", "  "));
     }
 
     #[test]
