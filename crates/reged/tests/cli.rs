@@ -146,6 +146,76 @@ async fn pfx_with_a_password_file_gets_a_token() {
     assert_eq!(stdout(&output).trim().split('.').count(), 3);
 }
 
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn dev_zero_as_any_input_file_fails_at_once_naming_the_file_and_the_limit() {
+    // Each of these once read /dev/zero until memory ran out (6.5 GB for --pfx).
+    let setup = start().await;
+    let password_file = path(&setup.file("client.pfx.password"));
+    let mut pfx = vec!["token".to_owned()];
+    pfx.extend(setup.pfx_flags());
+    let pfx: Vec<&str> = pfx.iter().map(String::as_str).collect();
+    let runs = [
+        (
+            [
+                &pfx[..],
+                &["--pfx", "/dev/zero", "--password-file", &password_file],
+            ]
+            .concat(),
+            "/dev/zero is larger than 1 MiB: is it the right file?",
+        ),
+        (
+            [&pfx[..], &["--password-file", "/dev/zero"]].concat(),
+            "the password file /dev/zero is larger than 4 KiB: is it the right file?",
+        ),
+        (
+            [&pfx[..], &["--ca", "/dev/zero"]].concat(),
+            "--ca (REGED_CA): /dev/zero is larger than 1 MiB: is it the right file?",
+        ),
+    ];
+    let pem_runs = [
+        (
+            vec!["--cert", "/dev/zero"],
+            "/dev/zero is larger than 1 MiB: is it the right file?",
+        ),
+        (
+            vec!["--key", "/dev/zero"],
+            "/dev/zero is larger than 1 MiB: is it the right file?",
+        ),
+    ];
+    let key_file = [
+        "cache",
+        "list",
+        "--cache",
+        "redis://127.0.0.1:1",
+        "--cache-key-file",
+        "/dev/zero",
+    ];
+
+    let started = std::time::Instant::now();
+    let mut outputs = Vec::new();
+    for (args, expected) in &runs {
+        outputs.push((reged(args, &[]).await, *expected));
+    }
+    for (extra, expected) in &pem_runs {
+        outputs.push((setup.run(&["token"], extra).await, *expected));
+    }
+    outputs.push((
+        reged(&key_file, &[]).await,
+        "--cache-key-file /dev/zero: the file is larger than 4 KiB: is it the right file?",
+    ));
+    let elapsed = started.elapsed();
+
+    for (output, expected) in &outputs {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(3), "{expected}: {shown}");
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    // Reading without a limit took tens of seconds before memory ran out; a capped read of
+    // 1 MiB takes milliseconds, even on a busy machine.
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+}
+
 #[tokio::test]
 async fn settings_come_from_the_environment_and_flags_win() {
     let setup = start().await;
