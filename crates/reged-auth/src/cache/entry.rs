@@ -9,7 +9,7 @@ pub struct CachedToken {
     pub access_token: AccessToken,
     /// The scope the server granted, when it said.
     pub scope: Option<String>,
-    /// The lifetime the server announced.
+    /// The lifetime the server announced, at most [`MAX_EXPIRES_IN`].
     pub expires_in: Duration,
     /// When the token request was sent: the token's life is counted from here.
     pub requested_at: SystemTime,
