@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::CacheArgs;
 use crate::failure::Failure;
+use crate::input_file::{SECRET_FILE_LIMIT, Unread, read_at_most, size_of_limit};
 
 /// The environment variable read for the key when no other source is named.
 pub const KEY_VARIABLE: &str = "REGED_CACHE_KEY";
@@ -82,12 +83,18 @@ fn read_key(args: &CacheArgs) -> Result<Option<CacheEncryptionKey>, Failure> {
 }
 
 fn read_key_file(path: &Path) -> Result<CacheEncryptionKey, Failure> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|error| {
-        Failure::config(format!(
+    let bytes = read_at_most(path, SECRET_FILE_LIMIT).map_err(|unread| match unread {
+        Unread::Io(error) => Failure::config(format!(
             "--cache-key-file: could not read {}: {error}",
             path.display()
-        ))
-    })?);
+        )),
+        Unread::TooLarge => Failure::config(format!(
+            "--cache-key-file {}: the file is larger than {}: is it the right file? the key is \
+             32 bytes written as 64 hex digits or in base64",
+            path.display(),
+            size_of_limit(SECRET_FILE_LIMIT)
+        )),
+    })?;
     // The key is text so that it can be pasted into a variable; raw bytes are refused rather
     // than guessed at, since a text key of 32 characters would read as raw bytes too.
     let Ok(text) = std::str::from_utf8(&bytes) else {

@@ -6,9 +6,11 @@ use reged_auth::Error;
 pub const OK: u8 = 0;
 /// An unexpected failure.
 pub const FAILURE: u8 = 1;
-/// A bad command line.
+/// The command line cannot be parsed: an unknown flag, a missing value, a value of the wrong
+/// type or range, a bad `--log` level.
 pub const USAGE: u8 = 2;
-/// Bad settings or an unusable certificate, key or password.
+/// A setting that parses but cannot be used (an unknown `--env`, an empty `--scope`, a bad
+/// `--cache` URL), or an unusable certificate, key or password.
 pub const CONFIG: u8 = 3;
 /// The token endpoint refused the request or could not be reached.
 pub const TOKEN: u8 = 4;

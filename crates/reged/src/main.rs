@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod exit;
 mod failure;
+mod input_file;
 mod output;
 mod password;
 mod settings;

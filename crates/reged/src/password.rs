@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use reged_auth::secret::SecretString;
 
 use crate::failure::Failure;
+use crate::input_file::{SECRET_FILE_LIMIT, Unread, read_at_most, size_of_limit};
 
 /// The environment variable read when no other source is named.
 pub const PASSWORD_VARIABLE: &str = "REGED_PASSWORD";
@@ -82,18 +83,65 @@ pub fn prompt(what: &str) -> Result<Option<Password>, Failure> {
 }
 
 fn read_file(path: &Path) -> Result<Password, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        Failure::config(format!(
+    let bytes = read_at_most(path, SECRET_FILE_LIMIT).map_err(|unread| match unread {
+        Unread::Io(error) => Failure::config(format!(
             "could not read the password file {}: {error}",
             path.display()
-        ))
+        )),
+        Unread::TooLarge => Failure::config(format!(
+            "the password file {} is larger than {}: is it the right file? the password is its \
+             first line",
+            path.display(),
+            size_of_limit(SECRET_FILE_LIMIT)
+        )),
     })?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Err(Failure::config(format!(
+            "the password file {} is not UTF-8 text: save it as UTF-8",
+            path.display()
+        )));
+    };
     // The first line, without its line ending (editors add one) and without the byte order
     // mark that Windows editors put first.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first_line = text.lines().next().unwrap_or_default();
     Ok(Password::new(
         first_line.to_owned(),
         format!("the first line of {}", path.display()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use reged_auth::secret::ExposeSecret as _;
+
+    use super::*;
+
+    #[test]
+    fn password_file_in_latin_1_is_refused_as_not_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, b"caf\xe9\n").unwrap();
+
+        let Err(failure) = read_file(&file) else {
+            panic!("a Latin-1 password file was read");
+        };
+
+        assert!(
+            failure.report().contains("is not UTF-8 text"),
+            "{}",
+            failure.report()
+        );
+    }
+
+    #[test]
+    fn password_file_gives_its_first_line_without_a_byte_order_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "\u{feff}s3cret\r\nsecond line\n").unwrap();
+
+        let password = read_file(&file).ok().unwrap();
+
+        assert_eq!(password.secret.expose_secret(), "s3cret");
+    }
 }

@@ -11,6 +11,7 @@ use url::Url;
 use crate::cache_settings::open_cache;
 use crate::cli::ClientArgs;
 use crate::failure::Failure;
+use crate::input_file::{CA_BUNDLE_LIMIT, Unread, read_at_most, size_of_limit};
 use crate::password::{self, PasswordSource};
 
 /// A client built from the flags and environment variables.
@@ -45,11 +46,17 @@ pub fn build_client(args: &ClientArgs) -> Result<Client, Failure> {
         builder = builder.scope(scope);
     }
     if let Some(ca) = &args.ca {
-        let pem = std::fs::read(ca).map_err(|error| {
-            Failure::config(format!(
+        let pem = read_at_most(ca, CA_BUNDLE_LIMIT).map_err(|unread| match unread {
+            Unread::Io(error) => Failure::config(format!(
                 "--ca (REGED_CA): could not read {}: {error}",
                 ca.display()
-            ))
+            )),
+            Unread::TooLarge => Failure::config(format!(
+                "--ca (REGED_CA): {} is larger than {}: is it the right file? give the PEM \
+                 bundle of the CA certificates that sign the servers",
+                ca.display(),
+                size_of_limit(CA_BUNDLE_LIMIT)
+            )),
         })?;
         let roots = parse_ca_bundle(&pem, &ca.display().to_string()).map_err(name_the_flag)?;
         builder = builder.add_root_certificates(roots);

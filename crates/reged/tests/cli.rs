@@ -146,6 +146,76 @@ async fn pfx_with_a_password_file_gets_a_token() {
     assert_eq!(stdout(&output).trim().split('.').count(), 3);
 }
 
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn dev_zero_as_any_input_file_fails_at_once_naming_the_file_and_the_limit() {
+    // Each of these once read /dev/zero until memory ran out (6.5 GB for --pfx).
+    let setup = start().await;
+    let password_file = path(&setup.file("client.pfx.password"));
+    let mut pfx = vec!["token".to_owned()];
+    pfx.extend(setup.pfx_flags());
+    let pfx: Vec<&str> = pfx.iter().map(String::as_str).collect();
+    let runs = [
+        (
+            [
+                &pfx[..],
+                &["--pfx", "/dev/zero", "--password-file", &password_file],
+            ]
+            .concat(),
+            "/dev/zero is larger than 1 MiB: is it the right file?",
+        ),
+        (
+            [&pfx[..], &["--password-file", "/dev/zero"]].concat(),
+            "the password file /dev/zero is larger than 4 KiB: is it the right file?",
+        ),
+        (
+            [&pfx[..], &["--ca", "/dev/zero"]].concat(),
+            "--ca (REGED_CA): /dev/zero is larger than 1 MiB: is it the right file?",
+        ),
+    ];
+    let pem_runs = [
+        (
+            vec!["--cert", "/dev/zero"],
+            "/dev/zero is larger than 1 MiB: is it the right file?",
+        ),
+        (
+            vec!["--key", "/dev/zero"],
+            "/dev/zero is larger than 1 MiB: is it the right file?",
+        ),
+    ];
+    let key_file = [
+        "cache",
+        "list",
+        "--cache",
+        "redis://127.0.0.1:1",
+        "--cache-key-file",
+        "/dev/zero",
+    ];
+
+    let started = std::time::Instant::now();
+    let mut outputs = Vec::new();
+    for (args, expected) in &runs {
+        outputs.push((reged(args, &[]).await, *expected));
+    }
+    for (extra, expected) in &pem_runs {
+        outputs.push((setup.run(&["token"], extra).await, *expected));
+    }
+    outputs.push((
+        reged(&key_file, &[]).await,
+        "--cache-key-file /dev/zero: the file is larger than 4 KiB: is it the right file?",
+    ));
+    let elapsed = started.elapsed();
+
+    for (output, expected) in &outputs {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(3), "{expected}: {shown}");
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    // Reading without a limit took tens of seconds before memory ran out; a capped read of
+    // 1 MiB takes milliseconds, even on a busy machine.
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+}
+
 #[tokio::test]
 async fn settings_come_from_the_environment_and_flags_win() {
     let setup = start().await;
@@ -1227,12 +1297,11 @@ async fn certificate_from_another_ca_closed_in_the_handshake_points_at_the_certi
     assert_eq!(setup.emulator.token_requests(), 0);
 }
 
-/// An HTTPS API on loopback, with the emulator's server certificate, that speaks HTTP/1.1 and
-/// answers every request with the head of a 1,000,000-byte body, then 500,000 bytes, then closes.
-async fn api_that_cuts_its_answer(setup: &Setup) -> String {
+/// A TLS acceptor with the emulator's server certificate that speaks HTTP/1.1 and asks for no
+/// client certificate, for servers that misbehave in ways the emulator will not.
+fn loopback_tls_acceptor(setup: &Setup) -> tokio_rustls::TlsAcceptor {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let chain = CertificateDer::pem_file_iter(setup.file("server.pem"))
         .unwrap()
@@ -1247,31 +1316,80 @@ async fn api_that_cuts_its_answer(setup: &Setup) -> String {
         .with_single_cert(chain, key)
         .unwrap();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+}
+
+/// An HTTPS server on loopback that reads each request's head, writes `head` then `body`, and
+/// closes. Its base URL.
+async fn https_server_answering(setup: &Setup, head: Vec<u8>, body: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let acceptor = loopback_tls_acceptor(setup);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let answer = std::sync::Arc::new((head, body));
 
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let Ok(mut tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let mut head = Vec::new();
+                let mut request = Vec::new();
                 let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && tls.read(&mut byte).await.unwrap_or(0) == 1 {
-                    head.push(byte[0]);
+                while !request.ends_with(b"\r\n\r\n") && tls.read(&mut byte).await.unwrap_or(0) == 1
+                {
+                    request.push(byte[0]);
                 }
-                let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\
-                               content-length: 1000000\r\n\r\n";
-                let _ = tls.write_all(answer).await;
-                let _ = tls.write_all(&vec![b'x'; 500_000]).await;
+                let _ = tls.write_all(&answer.0).await;
+                let _ = tls.write_all(&answer.1).await;
                 let _ = tls.shutdown().await;
             });
         }
     });
     format!("https://localhost:{port}")
+}
+
+/// An HTTPS API on loopback that answers every request with the head of a 1,000,000-byte body,
+/// then 500,000 bytes, then closes.
+async fn api_that_cuts_its_answer(setup: &Setup) -> String {
+    let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\
+                 content-length: 1000000\r\n\r\n";
+    https_server_answering(setup, head.to_vec(), vec![b'x'; 500_000]).await
+}
+
+/// A token endpoint on loopback that answers every request with the JSON `body`.
+async fn token_endpoint_answering(setup: &Setup, body: &str) -> String {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n",
+        body.len()
+    );
+    let base = https_server_answering(setup, head.into_bytes(), body.as_bytes().to_vec()).await;
+    format!("{base}/token")
+}
+
+#[tokio::test]
+async fn token_whose_expires_in_overflows_the_clock_exits_4_without_a_panic() {
+    // 2^32 s once overflowed the cache's clock arithmetic and panicked the client.
+    let setup = start().await;
+    let token_url = token_endpoint_answering(
+        &setup,
+        r#"{"access_token":"never-shown","token_type":"Bearer","expires_in":4294967296}"#,
+    )
+    .await;
+
+    let output = setup.run(&["token"], &["--token-url", &token_url]).await;
+
+    let shown = stderr(&output);
+    assert_eq!(output.status.code(), Some(4), "{shown}");
+    assert!(!shown.contains("panicked"), "{shown}");
+    assert!(shown.contains("`expires_in` 4294967296"), "{shown}");
+    assert!(shown.contains("ten years"), "{shown}");
+    assert!(!shown.contains("never-shown"), "{shown}");
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
 }
 
 #[tokio::test]

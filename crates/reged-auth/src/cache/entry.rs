@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::token::{AccessToken, LifetimePolicy, TokenResponse};
+use crate::token::{AccessToken, LifetimePolicy, MAX_EXPIRES_IN, TokenResponse};
 
 /// A token with the times that decide how long it is served.
 #[derive(Clone, Debug)]
@@ -9,7 +9,7 @@ pub struct CachedToken {
     pub access_token: AccessToken,
     /// The scope the server granted, when it said.
     pub scope: Option<String>,
-    /// The lifetime the server announced.
+    /// The lifetime the server announced, at most [`MAX_EXPIRES_IN`].
     pub expires_in: Duration,
     /// When the token request was sent: the token's life is counted from here.
     pub requested_at: SystemTime,
@@ -25,7 +25,8 @@ impl CachedToken {
     /// A token from a response to a request sent at `sent` (monotonic and wall clock).
     ///
     /// A token too short-lived to cache is already stale: it goes to the callers that waited for
-    /// it, and the next call fetches another.
+    /// it, and the next call fetches another. A lifetime beyond [`MAX_EXPIRES_IN`] counts as
+    /// that long: the parser refuses such responses, and no other caller can make this panic.
     pub fn new(
         response: TokenResponse,
         sent: (Instant, SystemTime),
@@ -40,17 +41,18 @@ impl CachedToken {
         Self {
             access_token: response.access_token,
             scope: response.scope,
-            expires_in: response.expires_in,
+            expires_in: response.expires_in.min(MAX_EXPIRES_IN),
             requested_at: sent_at_wall,
-            fresh_until: coarse_now() + left.into(),
-            fresh_until_wall: sent_at_wall + life,
+            fresh_until: coarse_later(left),
+            fresh_until_wall: wall_later(sent_at_wall, life),
         }
     }
 
     /// A token read back from a shared cache, served until `fresh_until` on the wall clock.
     ///
     /// The caller passes the earlier of the token's own cached life and what the shared entry
-    /// has left, so this copy never outlives the shared one.
+    /// has left, so this copy never outlives the shared one. Times from a shared cache are not
+    /// trusted to be sane: an `expires_in` beyond [`MAX_EXPIRES_IN`] counts as that long.
     pub fn restored(
         access_token: AccessToken,
         scope: Option<String>,
@@ -59,6 +61,7 @@ impl CachedToken {
         fresh_until: SystemTime,
     ) -> Self {
         let now = SystemTime::now();
+        let expires_in = expires_in.min(MAX_EXPIRES_IN);
         // No copy is served longer than the token lives, whatever a shared cache says.
         let left = fresh_until
             .duration_since(now)
@@ -70,8 +73,8 @@ impl CachedToken {
             scope,
             expires_in,
             requested_at,
-            fresh_until: coarse_now() + left.into(),
-            fresh_until_wall: now + left,
+            fresh_until: coarse_later(left),
+            fresh_until_wall: wall_later(now, left),
         }
     }
 
@@ -83,7 +86,7 @@ impl CachedToken {
 
     /// When the token itself expires, as the server announced it.
     pub fn expires_at(&self) -> SystemTime {
-        self.requested_at + self.expires_in
+        wall_later(self.requested_at, self.expires_in)
     }
 
     /// How long the token itself still lives, from now to [`expires_at`](Self::expires_at):
@@ -114,6 +117,20 @@ impl CachedToken {
 #[inline]
 fn coarse_now() -> coarsetime::Instant {
     coarsetime::Instant::now_without_cache_update()
+}
+
+/// The coarse clock `by` from now. Saturating: coarsetime's `+` panics on overflow, and its
+/// conversion from a `Duration` of more than 2^32 s saturates to the largest value there is.
+#[inline]
+fn coarse_later(by: Duration) -> coarsetime::Instant {
+    coarse_now().saturating_add(by.min(MAX_EXPIRES_IN).into())
+}
+
+/// `at` plus `by` on the wall clock, or `at` itself where the sum does not fit the platform's
+/// time type (`SystemTime`'s `+` panics): a time that cannot be shown counts as already past,
+/// which serves a token too briefly rather than too long.
+fn wall_later(at: SystemTime, by: Duration) -> SystemTime {
+    at.checked_add(by.min(MAX_EXPIRES_IN)).unwrap_or(at)
 }
 
 #[cfg(test)]
@@ -227,6 +244,66 @@ mod tests {
         );
 
         assert!(token.remaining_cached_life() <= Duration::from_secs(60));
+    }
+
+    #[test]
+    fn lifetime_beyond_what_coarsetime_can_add_does_not_panic() {
+        // 2^32 s made `coarse_now() + left` overflow: a token endpoint could crash every client.
+        for expires_in in [Duration::from_secs(1 << 32), Duration::from_secs(u64::MAX)] {
+            let mut huge = response(0);
+            huge.expires_in = expires_in;
+
+            let token = CachedToken::new(
+                huge,
+                (Instant::now(), SystemTime::now()),
+                &LifetimePolicy::default(),
+            );
+
+            assert!(token.is_fresh());
+            assert!(token.remaining_cached_life() <= MAX_EXPIRES_IN);
+            assert_eq!(token.expires_in, MAX_EXPIRES_IN);
+            assert!(token.expires_at() > token.fresh_until());
+            assert!(token.remaining_life() <= MAX_EXPIRES_IN);
+        }
+    }
+
+    #[test]
+    fn duration_max_lifetime_does_not_panic() {
+        let mut huge = response(0);
+        huge.expires_in = Duration::MAX;
+
+        let token = CachedToken::new(
+            huge,
+            (Instant::now(), SystemTime::now()),
+            &LifetimePolicy::default(),
+        );
+
+        assert!(token.is_fresh());
+        assert!(token.remaining_cached_life() <= MAX_EXPIRES_IN);
+    }
+
+    #[test]
+    fn restored_token_with_duration_max_times_does_not_panic() {
+        let far = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::MAX);
+
+        for (expires_in, requested_at, fresh_until) in [
+            (Duration::MAX, SystemTime::now(), far),
+            (Duration::from_millis(u64::MAX), far, far),
+            (Duration::MAX, SystemTime::UNIX_EPOCH, SystemTime::now()),
+        ] {
+            let token = CachedToken::restored(
+                AccessToken::new("t".into()),
+                None,
+                expires_in,
+                requested_at,
+                fresh_until,
+            );
+
+            assert!(token.remaining_cached_life() <= MAX_EXPIRES_IN);
+            assert!(token.expires_in <= MAX_EXPIRES_IN);
+            let _ = token.remaining_life();
+            let _ = token.fresh_until();
+        }
     }
 
     #[test]

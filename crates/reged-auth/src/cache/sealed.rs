@@ -52,7 +52,7 @@ pub struct TokenLabel {
 impl TokenLabel {
     /// Until when caches may serve the token.
     pub fn fresh_until(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.fresh_until_ms)
+        unix_time(self.fresh_until_ms)
     }
 }
 
@@ -84,7 +84,7 @@ pub struct TokenTimes {
 impl TokenTimes {
     /// Until when caches may serve the token.
     pub fn fresh_until(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.fresh_until_ms)
+        unix_time(self.fresh_until_ms)
     }
 }
 
@@ -349,6 +349,14 @@ fn associated_data(header: &[u8], name: &str) -> Vec<u8> {
     associated.extend_from_slice(header);
     associated.extend_from_slice(name.as_bytes());
     associated
+}
+
+/// `ms` after the Unix epoch, or the epoch itself (long past, so never fresh) where the
+/// platform's time type cannot hold it: the label is anyone's to write, and `+` would panic.
+fn unix_time(ms: u64) -> SystemTime {
+    UNIX_EPOCH
+        .checked_add(Duration::from_millis(ms))
+        .unwrap_or(UNIX_EPOCH)
 }
 
 fn unix_ms(time: SystemTime) -> u64 {

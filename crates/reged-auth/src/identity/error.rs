@@ -26,6 +26,21 @@ pub enum IdentityError {
         source: std::io::Error,
     },
 
+    /// A file is larger than any certificate, key or PKCS#12 file: `/dev/zero`, a log or a disk
+    /// image given by mistake, refused before it fills memory.
+    #[error(
+        "{} is larger than {} MiB: is it the right file? a client certificate, key or PKCS#12 \
+         file is a few kilobytes",
+        path.display(),
+        limit / (1024 * 1024)
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The largest size read, in bytes: [`MAX_FILE_LEN`](super::MAX_FILE_LEN).
+        limit: usize,
+    },
+
     /// No file was given.
     #[error("no certificate or key file given; give the PEM files of the client identity")]
     NoInput,

@@ -34,6 +34,7 @@ mod thumbprint;
 mod warning;
 
 use std::fmt;
+use std::io::Read as _;
 use std::path::Path;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -47,6 +48,11 @@ pub use thumbprint::Thumbprint;
 pub use warning::IdentityWarning;
 
 use assemble::{Material, assemble};
+
+/// The largest certificate, key or PKCS#12 file read: 1 MiB. RegEd's are a few kilobytes, and a
+/// chain with every intermediate is far below this; a larger file is not one, and reading it
+/// whole (`/dev/zero`, say) would take all the memory there is.
+pub const MAX_FILE_LEN: usize = 1024 * 1024;
 
 /// A client certificate chain and its private key, checked and ready for a rustls client.
 ///
@@ -195,14 +201,48 @@ impl fmt::Debug for Identity {
     }
 }
 
-/// Reads a whole file; the buffer is wiped when dropped, as it may hold a key.
+/// Reads a whole file of at most [`MAX_FILE_LEN`] bytes; the buffer is wiped when dropped, as it
+/// may hold a key.
 fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .map_err(|source| IdentityError::Read {
+    read_at_most(path, MAX_FILE_LEN).map_err(|unread| match unread {
+        Unread::Io(source) => IdentityError::Read {
             path: path.to_owned(),
             source,
-        })
+        },
+        Unread::TooLarge => IdentityError::TooLarge {
+            path: path.to_owned(),
+            limit: MAX_FILE_LEN,
+        },
+    })
+}
+
+/// Why [`read_at_most`] returned no bytes.
+enum Unread {
+    Io(std::io::Error),
+    TooLarge,
+}
+
+/// The bytes of `path` if it holds at most `limit`.
+///
+/// The buffer is allocated once at its final size where the file's size is known, and at
+/// `limit + 1` where it is not (a pipe, a device): growing it would copy the key and free the
+/// old buffer unwiped.
+fn read_at_most(path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, Unread> {
+    let file = std::fs::File::open(path).map_err(Unread::Io)?;
+    let capacity = match file.metadata() {
+        Ok(metadata) if metadata.is_file() => metadata.len().min(limit as u64 + 1) as usize,
+        _ => limit + 1,
+    };
+
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Unread::Io)?;
+
+    if bytes.len() > limit {
+        return Err(Unread::TooLarge);
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -217,6 +257,46 @@ mod tests {
     fn combined_at(now: OffsetDateTime) -> Result<Identity, IdentityError> {
         let material = pem::parse(COMBINED.as_bytes(), "rsa-combined.pem", None)?;
         assemble(material, "rsa-combined.pem", now)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn dev_zero_as_a_pem_or_pkcs12_file_is_refused_after_one_mib() {
+        let dev_zero = Path::new("/dev/zero");
+        let password = SecretString::from(String::new());
+
+        for error in [
+            Identity::from_pem_files(&[dev_zero], None).unwrap_err(),
+            Identity::from_pkcs12_file(dev_zero, &password).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    error,
+                    IdentityError::TooLarge {
+                        limit: MAX_FILE_LEN,
+                        ..
+                    }
+                ),
+                "{error:?}"
+            );
+            assert_eq!(
+                error.to_string(),
+                "/dev/zero is larger than 1 MiB: is it the right file? a client certificate, \
+                 key or PKCS#12 file is a few kilobytes"
+            );
+        }
+    }
+
+    #[test]
+    fn file_of_exactly_the_limit_is_read_and_one_byte_more_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.pem");
+        std::fs::write(&path, vec![b'a'; MAX_FILE_LEN]).unwrap();
+
+        assert_eq!(read(&path).unwrap().len(), MAX_FILE_LEN);
+
+        std::fs::write(&path, vec![b'a'; MAX_FILE_LEN + 1]).unwrap();
+        assert!(matches!(read(&path), Err(IdentityError::TooLarge { .. })));
     }
 
     #[test]

@@ -30,6 +30,19 @@ pub enum TokenError {
         reason: String,
     },
 
+    /// The answer announced a lifetime longer than [`MAX_EXPIRES_IN`](super::MAX_EXPIRES_IN):
+    /// a broken server, whose token is not used.
+    #[error(
+        "the token endpoint answered HTTP {status} with `expires_in` {expires_in}, more than the {max_seconds} seconds (ten years) a token may live; ask the server's operators to fix its token lifetime",
+        max_seconds = super::MAX_EXPIRES_IN.as_secs()
+    )]
+    ExpiresInTooLong {
+        /// The HTTP status.
+        status: u16,
+        /// The value as the server wrote it, at most 40 characters.
+        expires_in: String,
+    },
+
     /// A token type other than Bearer.
     #[error("the token endpoint issued a token of type `{0}`; only Bearer tokens are supported")]
     UnsupportedTokenType(String),

@@ -7,6 +7,11 @@ pub const DEFAULT_MARGIN: Duration = Duration::from_secs(300);
 /// is never kept longer than any RegEd environment issues it for.
 pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(900);
 
+/// The longest lifetime a token response may announce: ten years. No token endpoint issues
+/// tokens for longer, so a larger `expires_in` is a broken server; and times this far ahead stay
+/// well inside what every clock type can add without overflowing.
+pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// How long a token may be cached, given the lifetime the token endpoint announced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LifetimePolicy {
@@ -31,8 +36,10 @@ impl LifetimePolicy {
     ///
     /// The margin is at most half the lifetime, so a token is always used for at least half its
     /// life: 3600 s gives 3300 s, 900 s gives 600 s, 60 s gives 30 s. `None` means the token
-    /// lives too briefly to cache at all.
+    /// lives too briefly to cache at all. A lifetime beyond [`MAX_EXPIRES_IN`] counts as that
+    /// long, so no caller's clock arithmetic can overflow on it.
     pub fn cached_life(&self, expires_in: Duration) -> Option<Duration> {
+        let expires_in = expires_in.min(MAX_EXPIRES_IN);
         let margin = self.margin.min(expires_in / 2);
         let life = expires_in.saturating_sub(margin);
         (life >= Duration::from_millis(1)).then_some(life)
@@ -68,6 +75,21 @@ mod tests {
         assert_eq!(life(0), None);
         let policy = LifetimePolicy::default();
         assert_eq!(policy.cached_life(Duration::from_nanos(1)), None);
+    }
+
+    #[test]
+    fn huge_lifetime_is_cached_no_longer_than_the_maximum() {
+        let policy = LifetimePolicy::default();
+
+        for expires_in in [
+            MAX_EXPIRES_IN,
+            Duration::from_secs(1 << 32),
+            Duration::from_secs(u64::MAX),
+            Duration::MAX,
+        ] {
+            let life = policy.cached_life(expires_in).unwrap();
+            assert_eq!(life, MAX_EXPIRES_IN - DEFAULT_MARGIN, "{expires_in:?}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod scope;
 
 pub use access_token::AccessToken;
 pub use error::{TokenEndpointError, TokenError};
-pub use lifetime::{DEFAULT_EXPIRES_IN, DEFAULT_MARGIN, LifetimePolicy};
+pub use lifetime::{DEFAULT_EXPIRES_IN, DEFAULT_MARGIN, LifetimePolicy, MAX_EXPIRES_IN};
 pub use request::TokenRequest;
 pub use response::{TokenResponse, parse_token_response};
 pub use scope::Scope;

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::{AccessToken, TokenEndpointError, TokenError};
+use super::{AccessToken, MAX_EXPIRES_IN, TokenEndpointError, TokenError};
 
 /// The longest excerpt of an unexpected body that an error shows.
 const EXCERPT_CHARS: usize = 200;
@@ -59,10 +59,7 @@ pub fn parse_token_response(
     };
     let (expires_in, expires_in_defaulted) = match object.get("expires_in") {
         None | Some(Value::Null) => (default_expires_in, true),
-        Some(value) => (
-            expires_in_of(value).ok_or_else(|| bad_expires_in(status, value))?,
-            false,
-        ),
+        Some(value) => (expires_in_of(status, value)?, false),
     };
     let scope = match object.get("scope") {
         None | Some(Value::Null) => None,
@@ -79,23 +76,29 @@ pub fn parse_token_response(
     })
 }
 
-/// `expires_in` as a JSON number or a numeric string, in whole seconds, never negative.
-fn expires_in_of(value: &Value) -> Option<Duration> {
+/// `expires_in` as a JSON number or a numeric string, in whole seconds, never negative and at
+/// most [`MAX_EXPIRES_IN`]: a larger value from a broken server would otherwise live on in every
+/// cache that holds the token.
+fn expires_in_of(status: u16, value: &Value) -> Result<Duration, TokenError> {
     let seconds = match value {
-        Value::Number(number) => number.as_f64()?,
-        Value::String(text) => text.trim().parse::<f64>().ok()?,
-        _ => return None,
+        Value::Number(number) => number.as_f64(),
+        Value::String(text) => text.trim().parse::<f64>().ok(),
+        _ => None,
     };
-    (seconds.is_finite() && (0.0..1e12).contains(&seconds))
-        .then(|| Duration::from_secs(seconds as u64))
-}
-
-fn bad_expires_in(status: u16, value: &Value) -> TokenError {
     let shown: String = value.to_string().chars().take(40).collect();
-    invalid(
-        status,
-        &format!("`expires_in` is {shown}, not a number of seconds"),
-    )
+    let Some(seconds) = seconds.filter(|seconds| !seconds.is_nan() && *seconds >= 0.0) else {
+        return Err(invalid(
+            status,
+            &format!("`expires_in` is {shown}, not a number of seconds"),
+        ));
+    };
+    if seconds > MAX_EXPIRES_IN.as_secs() as f64 {
+        return Err(TokenError::ExpiresInTooLong {
+            status,
+            expires_in: shown,
+        });
+    }
+    Ok(Duration::from_secs(seconds as u64))
 }
 
 fn endpoint_error(status: u16, error: &Value, object: &Map<String, Value>) -> TokenError {
@@ -251,6 +254,44 @@ mod tests {
             let error = parse(200, &body).unwrap_err();
             assert!(error.to_string().contains("expires_in"), "{value}: {error}");
         }
+    }
+
+    #[test]
+    fn expires_in_beyond_ten_years_is_refused_naming_the_field_and_value() {
+        for (value, shown) in [
+            ("4294967296", "4294967296"),
+            ("18446744073709551615", "18446744073709551615"),
+            ("1e300", "1e+300"),
+            (r#""4294967296""#, r#""4294967296""#),
+            ("315360001", "315360001"),
+        ] {
+            let body =
+                format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{value}}}"#);
+
+            let error = parse(200, &body).unwrap_err();
+
+            let TokenError::ExpiresInTooLong { status, expires_in } = &error else {
+                panic!("{value}: expected ExpiresInTooLong, got {error:?}");
+            };
+            assert_eq!(*status, 200);
+            assert_eq!(expires_in, shown);
+            let message = error.to_string();
+            assert!(message.contains("`expires_in`"), "{message}");
+            assert!(message.contains(shown), "{message}");
+            assert!(message.contains("ten years"), "{message}");
+        }
+    }
+
+    #[test]
+    fn expires_in_of_exactly_ten_years_is_accepted() {
+        let body = format!(
+            r#"{{"access_token":"a","token_type":"Bearer","expires_in":{}}}"#,
+            MAX_EXPIRES_IN.as_secs()
+        );
+
+        let response = parse(200, &body).unwrap();
+
+        assert_eq!(response.expires_in, MAX_EXPIRES_IN);
     }
 
     #[test]

@@ -32,8 +32,32 @@ pub async fn run(args: &ClientArgs, as_json: bool) -> Result<(), Failure> {
     print_line(&serde_json::to_string_pretty(&response).unwrap_or_default())
 }
 
+/// `at` in RFC 3339, or an empty string for a time RFC 3339 cannot write (after year 9999 or
+/// before 1970): a time read from a shared cache is anyone's to write, and
+/// `OffsetDateTime::from` panics on such a time.
 fn rfc3339(at: std::time::SystemTime) -> String {
-    OffsetDateTime::from(at)
-        .format(&Rfc3339)
+    let Ok(since_epoch) = at.duration_since(std::time::UNIX_EPOCH) else {
+        return String::new();
+    };
+    i128::try_from(since_epoch.as_nanos())
+        .ok()
+        .and_then(|nanos| OffsetDateTime::from_unix_timestamp_nanos(nanos).ok())
+        .and_then(|at| at.format(&Rfc3339).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_a_time_beyond_year_9999_is_empty_not_a_panic() {
+        let far = UNIX_EPOCH + Duration::from_millis(u64::MAX);
+
+        assert_eq!(rfc3339(far), "");
+        assert_eq!(rfc3339(UNIX_EPOCH - Duration::from_secs(1)), "");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
 }
