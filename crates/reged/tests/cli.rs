@@ -605,7 +605,7 @@ async fn separate_token_runs_share_one_token_through_the_cache() {
     assert_eq!(entry["scopes"], serde_json::json!(["read", "write"]));
     assert!(entry["remaining_ms"].as_u64().unwrap() > 590_000, "{entry}");
     assert!(!stdout(&listed_json).contains(token.trim()));
-    assert_eq!(stdout(&cleared), "deleted 1 entries\n");
+    assert_eq!(stdout(&cleared), "deleted 1 entry\n");
     assert_eq!(stdout(&after), "no cached tokens\n");
 }
 
@@ -994,7 +994,7 @@ async fn cache_clear_under_a_shared_prefix_deletes_only_reged_entries() {
     assert!(cleared.status.success(), "{}", stderr(&cleared));
     assert_eq!(
         stdout(&cleared),
-        "deleted 1 entries\nleft 1 other keys under the prefix: reged did not write them\n"
+        "deleted 1 entry\nleft 1 other key under the prefix: reged did not write it\n"
     );
     let mut left: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut connection).unwrap();
     left.sort();
