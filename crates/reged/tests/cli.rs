@@ -1413,3 +1413,43 @@ async fn token_with_a_hash_at_its_key_warns_of_an_unusable_value_not_an_outage()
     assert_eq!(stdout(&from_redis), stdout(&over_the_hash));
     assert_eq!(setup.emulator.token_requests(), 2);
 }
+
+#[tokio::test]
+async fn cache_error_reply_says_the_cache_answered_with_an_error() {
+    // The bug: an error reply of Redis (NOPERM here) was reported as Redis not answering.
+    let redis = redis_server::RedisServer::start();
+    let _: () = redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "lister",
+            "on",
+            ">pw-of-lister",
+            "~*",
+            "+@all",
+            "-scan",
+        ])
+        .query(&mut redis_connection(&redis.url()))
+        .unwrap();
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let url = format!("redis://lister:pw-of-lister@127.0.0.1:{port}");
+
+    let listed = reged(&["cache", "list", "--cache", &url], &[]).await;
+    let cleared = reged(&["cache", "clear", "--cache", &url], &[]).await;
+
+    for output in [&listed, &cleared] {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(7), "{shown}");
+        assert!(
+            shown.starts_with("reged: the token cache at redis://lister:"),
+            "{shown}"
+        );
+        assert!(shown.contains("answered with an error"), "{shown}");
+        assert!(shown.contains("caused by: "), "{shown}");
+        assert!(
+            shown.contains("no permissions to run the 'scan' command"),
+            "{shown}"
+        );
+        assert!(!shown.contains("did not answer"), "{shown}");
+        assert!(!shown.contains("pw-of-lister"), "{shown}");
+    }
+}

@@ -659,3 +659,35 @@ async fn list_goes_on_past_a_hash_under_the_prefix_and_clear_keeps_it() {
     let kept: bool = connection.exists(&foreign).await.unwrap();
     assert!(kept, "the hash was deleted");
 }
+
+#[tokio::test]
+async fn error_reply_is_reported_as_an_answer_not_as_silence() {
+    let redis = RedisServer::start();
+    let mut connection = raw(&redis.url()).await;
+    let _: () = redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "lister",
+            "on",
+            ">pw-of-lister",
+            "~*",
+            "+@all",
+            "-scan",
+        ])
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let cache = cache_at(&format!("redis://lister:pw-of-lister@127.0.0.1:{port}"));
+
+    let error = cache.list().await.unwrap_err();
+
+    let shown = error.to_string();
+    let source = std::error::Error::source(&error).unwrap().to_string();
+    assert!(shown.contains("answered with an error"), "{shown}");
+    assert!(!shown.contains("did not answer"), "{shown}");
+    assert!(
+        source.contains("no permissions to run the 'scan' command"),
+        "{source}"
+    );
+}

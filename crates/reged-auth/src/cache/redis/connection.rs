@@ -44,6 +44,18 @@ pub enum CommandFailure {
     TlsTimedOut(Duration),
 }
 
+impl CommandFailure {
+    /// True when Redis answered with an error reply (WRONGTYPE, NOPERM, READONLY…), false when
+    /// it did not answer in time or the connection failed.
+    pub(super) fn is_error_reply(&self) -> bool {
+        match self {
+            Self::CredentialsRefused(_) | Self::PasswordRequired(_) => true,
+            Self::Redis(error) => error.clone().into_server_errors().is_some(),
+            Self::TimedOut(_) | Self::TlsTimedOut(_) => false,
+        }
+    }
+}
+
 impl From<RedisError> for CommandFailure {
     fn from(error: RedisError) -> Self {
         if error.kind() == redis::ErrorKind::AuthenticationFailed {

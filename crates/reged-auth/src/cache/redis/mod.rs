@@ -101,6 +101,14 @@ impl std::fmt::Display for RedisCacheError {
                  redis://:PASSWORD@host:port/db",
                 self.cache
             ),
+            // WRONGTYPE, NOPERM, READONLY…: the error itself, in the source, says which.
+            failure if failure.is_error_reply() => {
+                write!(
+                    f,
+                    "the token cache at {} answered with an error",
+                    self.cache
+                )
+            }
             _ => write!(f, "the token cache at {} did not answer", self.cache),
         }
     }
