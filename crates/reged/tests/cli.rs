@@ -675,7 +675,7 @@ async fn separate_token_runs_share_one_token_through_the_cache() {
     assert_eq!(entry["scopes"], serde_json::json!(["read", "write"]));
     assert!(entry["remaining_ms"].as_u64().unwrap() > 590_000, "{entry}");
     assert!(!stdout(&listed_json).contains(token.trim()));
-    assert_eq!(stdout(&cleared), "deleted 1 entries\n");
+    assert_eq!(stdout(&cleared), "deleted 1 entry\n");
     assert_eq!(stdout(&after), "no cached tokens\n");
 }
 
@@ -1064,7 +1064,7 @@ async fn cache_clear_under_a_shared_prefix_deletes_only_reged_entries() {
     assert!(cleared.status.success(), "{}", stderr(&cleared));
     assert_eq!(
         stdout(&cleared),
-        "deleted 1 entries\nleft 1 other keys under the prefix: reged did not write them\n"
+        "deleted 1 entry\nleft 1 other key under the prefix: reged did not write it\n"
     );
     let mut left: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut connection).unwrap();
     left.sort();
@@ -1448,4 +1448,126 @@ async fn call_whose_http2_stream_the_emulator_resets_says_so() {
         "{shown}"
     );
     assert!(!shown.contains("the exchange with"), "{shown}");
+}
+
+/// A connection to the Redis server at `url`, to plant values of other types.
+fn redis_connection(url: &str) -> redis::Connection {
+    redis::Client::open(url).unwrap().get_connection().unwrap()
+}
+
+#[tokio::test]
+async fn cache_list_and_clear_go_on_past_a_hash_under_the_prefix() {
+    // The bug: a hash under the prefix made `cache list` exit 7, saying that Redis did not
+    // answer; and `cache clear` said "left 1 other keys".
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let foreign = format!("reged:token:{{{}}}", "2".repeat(64));
+    let _: () = redis::cmd("HSET")
+        .arg(&foreign)
+        .arg("a")
+        .arg("b")
+        .query(&mut redis_connection(&url))
+        .unwrap();
+
+    let listed = reged(&["cache", "list", "--cache", &url], &[]).await;
+    let listed_json = reged(&["cache", "list", "--json", "--cache", &url], &[]).await;
+    let cleared = reged(&["cache", "clear", "--cache", &url], &[]).await;
+
+    assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
+    assert_eq!(
+        stdout(&listed),
+        format!("{foreign}  (not a sealed token)  remaining=no expiry\n")
+    );
+    assert_eq!(
+        listed_json.status.code(),
+        Some(0),
+        "{}",
+        stderr(&listed_json)
+    );
+    let entry: serde_json::Value = serde_json::from_str(stdout(&listed_json).trim()).unwrap();
+    assert_eq!(entry["entry"], foreign.as_str());
+    assert!(entry["client_id"].is_null(), "{entry}");
+    assert_eq!(cleared.status.code(), Some(0), "{}", stderr(&cleared));
+    assert_eq!(
+        stdout(&cleared),
+        "deleted 0 entries\nleft 1 other key under the prefix: reged did not write it\n"
+    );
+}
+
+#[tokio::test]
+async fn token_with_a_hash_at_its_key_warns_of_an_unusable_value_not_an_outage() {
+    // The bug: the WRONGTYPE answer counted as Redis being down, and the token fetched was not
+    // written over the hash.
+    let setup = start().await;
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let mut connection = redis_connection(&url);
+    let first = setup.run(&["token", "--cache", &url], &[]).await;
+    let names: Vec<String> = redis::cmd("KEYS")
+        .arg("reged:token:*")
+        .query(&mut connection)
+        .unwrap();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let _: () = redis::cmd("DEL")
+        .arg(&names[0])
+        .query(&mut connection)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(&names[0])
+        .arg("a")
+        .arg("b")
+        .query(&mut connection)
+        .unwrap();
+
+    let over_the_hash = setup.run(&["token", "--cache", &url], &[]).await;
+    let from_redis = setup.run(&["token", "--cache", &url], &[]).await;
+
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(over_the_hash.status.success(), "{}", stderr(&over_the_hash));
+    let logs = stderr(&over_the_hash);
+    assert_eq!(logs.matches("unusable value").count(), 1, "{logs}");
+    assert!(!logs.contains("unavailable"), "{logs}");
+    assert!(from_redis.status.success(), "{}", stderr(&from_redis));
+    assert_eq!(stdout(&from_redis), stdout(&over_the_hash));
+    assert_eq!(setup.emulator.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn cache_error_reply_says_the_cache_answered_with_an_error() {
+    // The bug: an error reply of Redis (NOPERM here) was reported as Redis not answering.
+    let redis = redis_server::RedisServer::start();
+    let _: () = redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "lister",
+            "on",
+            ">pw-of-lister",
+            "~*",
+            "+@all",
+            "-scan",
+        ])
+        .query(&mut redis_connection(&redis.url()))
+        .unwrap();
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let url = format!("redis://lister:pw-of-lister@127.0.0.1:{port}");
+
+    let listed = reged(&["cache", "list", "--cache", &url], &[]).await;
+    let cleared = reged(&["cache", "clear", "--cache", &url], &[]).await;
+
+    for output in [&listed, &cleared] {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(7), "{shown}");
+        assert!(
+            shown.starts_with("reged: the token cache at redis://lister:"),
+            "{shown}"
+        );
+        assert!(shown.contains("answered with an error"), "{shown}");
+        assert!(shown.contains("caused by: "), "{shown}");
+        assert!(
+            shown.contains("no permissions to run the 'scan' command"),
+            "{shown}"
+        );
+        assert!(!shown.contains("did not answer"), "{shown}");
+        assert!(!shown.contains("pw-of-lister"), "{shown}");
+    }
 }

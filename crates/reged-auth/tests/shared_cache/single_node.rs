@@ -545,3 +545,149 @@ async fn rediss_against_a_plain_server_hints_that_it_may_not_speak_tls() {
     assert!(source.contains("may not speak TLS"), "{source}");
     assert!(source.contains("redis://"), "{source}");
 }
+
+#[tokio::test]
+async fn hash_at_the_token_key_is_a_miss_not_an_outage_and_is_overwritten() {
+    // The bug: the WRONGTYPE answer to GET counted as Redis being down, so the token was fetched
+    // and never written, and every client after it asked the token endpoint again.
+    let redis = RedisServer::start();
+    let setup = start(Profile::Uat).await;
+    let cache = cache_at(&redis.url());
+    let client = setup.client(&cache);
+    let name = cache.entry_name(client.cache_key());
+    let mut connection = raw(&redis.url()).await;
+    let _: () = connection.hset(&name, "field", "value").await.unwrap();
+
+    let token = client.token().await.unwrap();
+    let from_redis = setup.client(&cache).token().await.unwrap();
+
+    assert_eq!(setup.emulator.token_requests(), 1);
+    let value: Vec<u8> = connection.get(&name).await.unwrap();
+    let (_, stored) = sealed::open(&setup.derived_key(), &name, &value).unwrap();
+    assert!(
+        stored.secret() == token.access_token.secret(),
+        "the tokens differ"
+    );
+    assert!(
+        from_redis.access_token.secret() == token.access_token.secret(),
+        "the second client did not read the token from Redis"
+    );
+}
+
+#[tokio::test]
+async fn hash_or_string_without_expiry_at_the_lease_key_does_not_hold_the_fleet_up() {
+    // Before: `SET NX` never took the lease over such a value, so every client waited the whole
+    // wait limit and then asked the token endpoint on its own.
+    let redis = RedisServer::start();
+    let setup = start(Profile::Uat).await;
+    let cache = RedisCache::new(
+        RedisConfig::new(&redis.url())
+            .unwrap()
+            .wait_limit(Duration::from_secs(20)),
+    )
+    .unwrap();
+    let lease = format!(
+        "{}:lease",
+        cache.entry_name(setup.client(&cache).cache_key())
+    );
+    let mut connection = raw(&redis.url()).await;
+    // Slow enough that the second client finds the first one's lease.
+    setup.emulator.set_token_delay(Duration::from_millis(300));
+
+    for squatter in ["hash", "string without expiry"] {
+        let _: () = redis::cmd("FLUSHALL")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if squatter == "hash" {
+            let _: () = connection.hset(&lease, "field", "value").await.unwrap();
+        } else {
+            let _: () = connection.set(&lease, "ab".repeat(16)).await.unwrap();
+        }
+        let requests = setup.emulator.token_requests();
+        let (first, second) = (setup.client(&cache), setup.client(&cache));
+        let started = Instant::now();
+
+        let (first, second) = tokio::join!(first.token(), async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            second.token().await
+        });
+
+        assert!(
+            first.unwrap().access_token.secret() == second.unwrap().access_token.secret(),
+            "{squatter}: the tokens differ"
+        );
+        assert_eq!(setup.emulator.token_requests(), requests + 1, "{squatter}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{squatter}: {:?}",
+            started.elapsed()
+        );
+        let left: bool = connection.exists(&lease).await.unwrap();
+        assert!(!left, "{squatter}: the lease was not released");
+    }
+}
+
+#[tokio::test]
+async fn list_goes_on_past_a_hash_under_the_prefix_and_clear_keeps_it() {
+    // The bug: the WRONGTYPE answer to GET in the listing's pipeline failed the whole listing.
+    let redis = RedisServer::start();
+    let setup = start(Profile::Uat).await;
+    let cache = cache_at(&redis.url());
+    setup.client(&cache).token().await.unwrap();
+    let foreign = format!("reged:token:{{{}}}", "2".repeat(64));
+    let mut connection = raw(&redis.url()).await;
+    let _: () = connection.hset(&foreign, "a", "b").await.unwrap();
+    let _: bool = connection.pexpire(&foreign, 600_000).await.unwrap();
+
+    let listed = cache.list().await.unwrap();
+    let cleared = cache.clear().await.unwrap();
+
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let hash = listed.iter().find(|entry| entry.name == foreign).unwrap();
+    assert!(hash.label.is_none(), "{hash:?}");
+    assert!(
+        hash.remaining
+            .is_some_and(|left| left > Duration::from_secs(590)),
+        "{hash:?}"
+    );
+    assert!(
+        listed.iter().any(|entry| entry.label.is_some()),
+        "{listed:?}"
+    );
+    assert_eq!((cleared.deleted, cleared.kept), (1, 1), "{cleared:?}");
+    let kept: bool = connection.exists(&foreign).await.unwrap();
+    assert!(kept, "the hash was deleted");
+}
+
+#[tokio::test]
+async fn error_reply_is_reported_as_an_answer_not_as_silence() {
+    let redis = RedisServer::start();
+    let mut connection = raw(&redis.url()).await;
+    let _: () = redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "lister",
+            "on",
+            ">pw-of-lister",
+            "~*",
+            "+@all",
+            "-scan",
+        ])
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let cache = cache_at(&format!("redis://lister:pw-of-lister@127.0.0.1:{port}"));
+
+    let error = cache.list().await.unwrap_err();
+
+    let shown = error.to_string();
+    let source = std::error::Error::source(&error).unwrap().to_string();
+    assert!(shown.contains("answered with an error"), "{shown}");
+    assert!(!shown.contains("did not answer"), "{shown}");
+    assert!(
+        source.contains("no permissions to run the 'scan' command"),
+        "{source}"
+    );
+}

@@ -19,7 +19,7 @@ pub async fn run(action: &CacheAction) -> Result<(), Failure> {
 
 async fn list(args: &CacheArgs, as_json: bool) -> Result<(), Failure> {
     let cache = require_cache(args)?;
-    let listed = cache.list().await.map_err(unreachable)?;
+    let listed = cache.list().await.map_err(failed)?;
 
     if as_json {
         for entry in &listed {
@@ -65,15 +65,24 @@ async fn list(args: &CacheArgs, as_json: bool) -> Result<(), Failure> {
 
 async fn clear(args: &CacheArgs) -> Result<(), Failure> {
     let cache = require_cache(args)?;
-    let cleared = cache.clear().await.map_err(unreachable)?;
-    print_line(&format!("deleted {} entries", cleared.deleted))?;
+    let cleared = cache.clear().await.map_err(failed)?;
+    print_line(&format!(
+        "deleted {}",
+        counted(cleared.deleted, "entry", "entries")
+    ))?;
     if cleared.kept > 0 {
         print_line(&format!(
-            "left {} other keys under the prefix: reged did not write them",
-            cleared.kept
+            "left {} under the prefix: reged did not write {}",
+            counted(cleared.kept, "other key", "other keys"),
+            if cleared.kept == 1 { "it" } else { "them" },
         ))?;
     }
     Ok(())
+}
+
+/// `1 entry`, `2 entries`.
+fn counted(count: usize, one: &str, several: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { several })
 }
 
 fn require_cache(
@@ -84,7 +93,9 @@ fn require_cache(
     })
 }
 
-fn unreachable(error: reged_auth::cache::redis::RedisCacheError) -> Failure {
+/// The cache did not answer, refused the credentials or answered with an error: its message
+/// says which.
+fn failed(error: reged_auth::cache::redis::RedisCacheError) -> Failure {
     Failure {
         code: exit::CACHE,
         error: Box::new(error),

@@ -14,6 +14,7 @@ use redis::{
 use tokio::sync::OnceCell;
 
 use super::config::RedisConfig;
+use super::stored::Stored;
 
 /// A command that did not complete: Redis is down, slow, read-only, refused the credentials or
 /// answered nonsense.
@@ -41,6 +42,18 @@ pub enum CommandFailure {
          or check that the port is its TLS port"
     )]
     TlsTimedOut(Duration),
+}
+
+impl CommandFailure {
+    /// True when Redis answered with an error reply (WRONGTYPE, NOPERM, READONLY…), false when
+    /// it did not answer in time or the connection failed.
+    pub(super) fn is_error_reply(&self) -> bool {
+        match self {
+            Self::CredentialsRefused(_) | Self::PasswordRequired(_) => true,
+            Self::Redis(error) => error.clone().into_server_errors().is_some(),
+            Self::TimedOut(_) | Self::TlsTimedOut(_) => false,
+        }
+    }
 }
 
 impl From<RedisError> for CommandFailure {
@@ -141,17 +154,7 @@ impl Connection {
         .await
     }
 
-    /// Runs a pipeline, several commands in one round trip, for the token path.
-    pub(super) async fn query_pipeline<T: FromRedisValue>(
-        &self,
-        pipeline: &Pipeline,
-    ) -> Result<T, CommandFailure> {
-        let outcome = self.query_pipeline_quietly(pipeline).await;
-        self.record(outcome.as_ref().err());
-        outcome
-    }
-
-    /// Runs a pipeline whose failure the caller reports.
+    /// Runs a pipeline, several commands in one round trip, whose failure the caller reports.
     pub(super) async fn query_pipeline_quietly<T: FromRedisValue>(
         &self,
         pipeline: &Pipeline,
@@ -161,6 +164,28 @@ impl Connection {
             pipeline.query_async(&mut handle).await
         })
         .await
+    }
+
+    /// Reads what `name` holds with `GET` and `PTTL` in one round trip, for the token path. A
+    /// value of another type is [`Stored::Unusable`]: Redis answered, so it is no outage.
+    pub(super) async fn read(&self, name: &str) -> Result<Stored, CommandFailure> {
+        let outcome = self.read_quietly(name).await;
+        self.record(outcome.as_ref().err());
+        outcome
+    }
+
+    /// Reads what `name` holds; the caller reports a failure (listing, clearing).
+    pub(super) async fn read_quietly(&self, name: &str) -> Result<Stored, CommandFailure> {
+        let mut pipeline = redis::pipe();
+        // Errors stay replies: a WRONGTYPE from GET is about the value, not the server.
+        pipeline
+            .cmd("GET")
+            .arg(name)
+            .cmd("PTTL")
+            .arg(name)
+            .ignore_errors();
+        let (get, pttl): (Value, Value) = self.query_pipeline_quietly(&pipeline).await?;
+        Stored::from_replies(get, pttl).map_err(CommandFailure::from)
     }
 
     /// Runs a Lua script for the token path.

@@ -9,20 +9,50 @@ use std::time::{Duration, Instant, SystemTime};
 use redis::Script;
 
 use super::connection::CommandFailure;
+use super::stored::Stored;
 use super::{RedisCache, names};
 use crate::cache::sealed::{Sealer, UnreadableValue};
 use crate::cache::{CacheEncryptionKey, CacheKey, CachedToken};
 use crate::token::TokenError;
 
 /// Deletes `KEYS[1]` only while it still holds `ARGV[1]`: a lease is released only by its
-/// holder, a token evicted only if no other instance has replaced it.
+/// holder, a token evicted only if no other instance has replaced it. A key of another type
+/// than string is left alone (a GET of it would fail the script).
 pub(super) static COMPARE_AND_DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('DEL', KEYS[1])
 end
 return 0
+",
+    )
+});
+
+/// Takes the lease `KEYS[1]` with the value `ARGV[1]` for `ARGV[2]` ms, unless a live lease
+/// holds it: answers 1 when taken, 2 when taken in place of a value that was no lease, 0 when
+/// another instance holds it.
+///
+/// A live lease is a string of 32 lower-case hex digits with an expiry, as this script writes
+/// it. Anything else at the lease's name (a hash, a value without expiry) would make every
+/// instance wait the whole wait limit and then fetch on its own, at every cold start, for as
+/// long as it stays: it is replaced instead.
+static TAKE_LEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
+end
+if kind == 'string' and redis.call('PTTL', KEYS[1]) > 0 then
+    local held = redis.call('GET', KEYS[1])
+    if string.len(held) == 32 and not string.find(held, '[^0-9a-f]') then
+        return 0
+    end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 2
 ",
     )
 });
@@ -160,12 +190,8 @@ impl RedisEntry {
 
     /// Removes `stale` from Redis, unless another token has replaced it there.
     pub async fn evict(&self, stale: &CachedToken) {
-        let Ok(Some(value)) = self
-            .cache
-            .connection
-            .query::<Option<Vec<u8>>>(redis::cmd("GET").arg(&self.name))
-            .await
-        else {
+        // A hash or a list in its place: nothing of ours to evict.
+        let Ok(Stored::Bytes { value, .. }) = self.cache.connection.read(&self.name).await else {
             return;
         };
         let holds_stale = self
@@ -215,38 +241,42 @@ impl RedisEntry {
     }
 
     async fn read(&self) -> Read {
-        let mut pipeline = redis::pipe();
-        pipeline
-            .cmd("GET")
-            .arg(&self.name)
-            .cmd("PTTL")
-            .arg(&self.name);
-        let (value, pttl): (Option<Vec<u8>>, i64) =
-            match self.cache.connection.query_pipeline(&pipeline).await {
-                Ok(answer) => answer,
-                Err(_) => return Read::Unavailable,
-            };
-        let Some(value) = value else {
-            return Read::Miss;
+        let (value, left) = match self.cache.connection.read(&self.name).await {
+            Ok(Stored::Bytes {
+                value,
+                remaining: Some(left),
+            }) => (value, left),
+            // No expiry: not written by this crate. Zero: gone by now.
+            Ok(Stored::Absent | Stored::Bytes { .. }) => return Read::Miss,
+            // Redis answered, about the value: a miss, and the write replaces it.
+            Ok(Stored::Unusable { reason, .. }) => {
+                self.report_unusable(&reason);
+                return Read::Miss;
+            }
+            Err(_) => return Read::Unavailable,
         };
-        // -1: no expiry (not written by us), -2: gone since the GET.
-        if pttl <= 0 {
+        if left.is_zero() {
             return Read::Miss;
         }
 
-        match self.restore(&value, Duration::from_millis(pttl as u64)) {
+        match self.restore(&value, left) {
             Ok(Some(token)) => Read::Hit(token),
             Ok(None) => Read::Miss,
             Err(unreadable) => {
-                if !self.reported_unreadable.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        entry = %self.name,
-                        reason = %unreadable,
-                        "unusable value in the shared cache; treating it as a miss and replacing it"
-                    );
-                }
+                self.report_unusable(&unreadable);
                 Read::Miss
             }
+        }
+    }
+
+    /// Warns of the unusable value at this entry's name, once: a waiter reads it at every poll.
+    fn report_unusable(&self, reason: &dyn std::fmt::Display) {
+        if !self.reported_unreadable.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                entry = %self.name,
+                reason = %reason,
+                "unusable value in the shared cache; treating it as a miss and replacing it"
+            );
         }
     }
 
@@ -270,19 +300,16 @@ impl RedisEntry {
 
     async fn take(&self, lease: &Lease) -> Result<bool, CommandFailure> {
         let lease_ms = self.cache.config.lease_time.as_millis() as u64;
-        let answer: Option<String> = self
-            .cache
-            .connection
-            .query(
-                redis::cmd("SET")
-                    .arg(&self.lease_name)
-                    .arg(&lease.value)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(lease_ms.max(1)),
-            )
-            .await?;
-        Ok(answer.is_some())
+        let mut invocation = TAKE_LEASE.key(&self.lease_name);
+        invocation.arg(&lease.value).arg(lease_ms.max(1));
+        let answer: i64 = self.cache.connection.invoke(&invocation).await?;
+        if answer == 2 {
+            tracing::warn!(
+                lease = %self.lease_name,
+                "unusable value at a lease's name in the shared cache; replaced it with a lease"
+            );
+        }
+        Ok(answer != 0)
     }
 
     /// Extends the lease every third of its time while it is still ours; never returns, and
@@ -316,7 +343,7 @@ impl RedisEntry {
 static COMPARE_AND_EXTEND: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0

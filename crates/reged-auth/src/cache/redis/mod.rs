@@ -7,6 +7,12 @@
 //! [`RedisCache::clear`] deletes only the keys of that shape whose value is a sealed token or a
 //! lease: other keys that share the prefix are left alone.
 //!
+//! A value that is not a token this crate can open, of any type (a string sealed with another
+//! key, a hash, a list), is a miss and is overwritten by the token fetched; it is logged once per
+//! entry and is no outage, since Redis answered. Likewise a value at a lease's name that is not a
+//! live lease (a string of 32 hex digits with an expiry) is replaced by the lease of the instance
+//! that finds it, so it cannot hold the fleet up until the wait limit.
+//!
 //! ```no_run
 //! use std::path::Path;
 //!
@@ -44,6 +50,7 @@ mod config;
 mod connection;
 mod entry;
 mod names;
+mod stored;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +64,7 @@ pub use entry::RedisEntry;
 
 use self::connection::Connection;
 use self::names::OwnName;
+use self::stored::Stored;
 use super::sealed::{self, TokenLabel};
 use super::{CacheEncryptionKey, CacheKey};
 
@@ -93,6 +101,14 @@ impl std::fmt::Display for RedisCacheError {
                  redis://:PASSWORD@host:port/db",
                 self.cache
             ),
+            // WRONGTYPE, NOPERM, READONLY…: the error itself, in the source, says which.
+            failure if failure.is_error_reply() => {
+                write!(
+                    f,
+                    "the token cache at {} answered with an error",
+                    self.cache
+                )
+            }
             _ => write!(f, "the token cache at {} did not answer", self.cache),
         }
     }
@@ -171,19 +187,22 @@ impl RedisCache {
 
         let mut listed = Vec::with_capacity(names.len());
         for name in names {
-            let mut pipeline = redis::pipe();
-            pipeline.cmd("GET").arg(&name).cmd("PTTL").arg(&name);
-            let (value, pttl): (Option<Vec<u8>>, i64) = self
+            let stored = self
                 .connection
-                .query_pipeline_quietly(&pipeline)
+                .read_quietly(&name)
                 .await
                 .map_err(|source| self.error(source))?;
-            // Gone between the listing and now.
-            let Some(value) = value else { continue };
+            let (label, remaining) = match stored {
+                // Gone between the listing and now.
+                Stored::Absent => continue,
+                Stored::Bytes { value, remaining } => (sealed::read_label(&value).ok(), remaining),
+                // A hash, a list or a set: another application's, listed as not a token.
+                Stored::Unusable { remaining, .. } => (None, remaining),
+            };
             listed.push(ListedToken {
-                label: sealed::read_label(&value).ok(),
-                remaining: (pttl >= 0).then(|| Duration::from_millis(pttl as u64)),
                 name,
+                label,
+                remaining,
             });
         }
         Ok(listed)
@@ -208,20 +227,20 @@ impl RedisCache {
                 cleared.kept += 1;
                 continue;
             };
-            let value = match self
+            let stored = self
                 .connection
-                .query_quietly::<Option<Vec<u8>>>(redis::cmd("GET").arg(name))
+                .read_quietly(name)
                 .await
-            {
-                Ok(Some(value)) => value,
+                .map_err(|source| self.error(source))?;
+            let value = match stored {
+                Stored::Bytes { value, .. } => value,
                 // Gone since the listing.
-                Ok(None) => continue,
+                Stored::Absent => continue,
                 // A hash, a list or a set: another application's.
-                Err(CommandFailure::Redis(error)) if error.code() == Some("WRONGTYPE") => {
+                Stored::Unusable { .. } => {
                     cleared.kept += 1;
                     continue;
                 }
-                Err(source) => return Err(self.error(source)),
             };
             let ours = match kind {
                 OwnName::Token => sealed::has_sealed_layout(&value),
