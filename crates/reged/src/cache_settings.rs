@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::CacheArgs;
 use crate::failure::Failure;
-use crate::input_file::{SECRET_FILE_LIMIT, Unread, read_at_most, size_of_limit};
+use crate::input_file::{CA_BUNDLE_LIMIT, SECRET_FILE_LIMIT, Unread, read_at_most, size_of_limit};
 
 /// The environment variable read for the key when no other source is named.
 pub const KEY_VARIABLE: &str = "REGED_CACHE_KEY";
@@ -36,13 +36,19 @@ pub fn open_cache(args: &CacheArgs) -> Result<Option<Arc<RedisCache>>, Failure> 
         config.map_err(|error| Failure::config(format!("--cache (REGED_CACHE_URL): {error}")))?;
 
     if let Some(ca) = &args.cache_ca {
-        let pem = std::fs::read(ca).map_err(|error| {
-            Failure::config(format!(
+        let pem = read_at_most(ca, CA_BUNDLE_LIMIT).map_err(|unread| match unread {
+            Unread::Io(error) => Failure::config(format!(
                 "--cache-ca (REGED_CACHE_CA): could not read {}: {error}",
                 ca.display()
-            ))
+            )),
+            Unread::TooLarge => Failure::config(format!(
+                "--cache-ca (REGED_CACHE_CA): {} is larger than {}: is it the right file? give \
+                 the PEM bundle of the CA certificates that sign the Redis servers",
+                ca.display(),
+                size_of_limit(CA_BUNDLE_LIMIT)
+            )),
         })?;
-        config = config.tls_root_certificates(pem);
+        config = config.tls_root_certificates(pem.to_vec());
     }
     if let Some(prefix) = &args.cache_prefix {
         config = config.prefix(prefix).map_err(|error| {

@@ -287,12 +287,20 @@ impl RedisEntry {
         left: Duration,
     ) -> Result<Option<CachedToken>, UnreadableValue> {
         let (label, access_token) = self.sealer.open_times(&self.name, value)?;
-        let fresh_until = label.fresh_until().min(SystemTime::now() + left);
+        // Times from Redis are untrusted: a sum that does not fit makes the token stale, never
+        // a panic.
+        let now = SystemTime::now();
+        let fresh_until = label
+            .fresh_until()
+            .min(now.checked_add(left).unwrap_or(now));
+        let requested_at = SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_millis(label.requested_at_ms))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         let token = CachedToken::restored(
             access_token,
             label.granted_scope,
             Duration::from_millis(label.expires_in_ms),
-            SystemTime::UNIX_EPOCH + Duration::from_millis(label.requested_at_ms),
+            requested_at,
             fresh_until,
         );
         Ok(token.is_fresh().then_some(token))
