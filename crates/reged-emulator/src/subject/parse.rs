@@ -138,7 +138,9 @@ fn parse_attribute(attribute: &str, position: usize) -> Result<Attribute, DnPars
     let name = name.trim();
     let oid = oid_of(name).ok_or_else(|| DnParseError::UnknownType(name.to_owned()))?;
 
-    let value = value.trim_start();
+    // Only spaces around a value are insignificant (RFC 4514 section 2.4): a leading form feed
+    // is part of the value, and trimming it would expose a `#` behind it.
+    let value = value.trim_start_matches(' ');
     if value.starts_with('#') {
         return Err(DnParseError::HexValue(name.to_owned()));
     }
@@ -231,8 +233,12 @@ pub(super) fn escape(value: &str) -> String {
         if special {
             out.push('\\');
             out.push(c);
-        } else if c == '\0' {
-            out.push_str("\\00");
+        } else if c.is_control() {
+            // As hex pairs, so that no reader takes a control character for whitespace.
+            let mut utf8 = [0; 4];
+            for byte in c.encode_utf8(&mut utf8).bytes() {
+                out.push_str(&format!("\\{byte:02X}"));
+            }
         } else {
             out.push(c);
         }
@@ -362,6 +368,27 @@ mod tests {
 
         assert!(printed.len() > 4096);
         assert_eq!(SubjectName::parse(&printed).unwrap(), parsed);
+    }
+
+    /// Found by the `subject_dn` fuzz target: `\0C` (a form feed) before a `#` printed raw,
+    /// and the parser trimmed it as whitespace, leaving a value that looked hex-encoded.
+    #[test]
+    fn value_of_an_escaped_form_feed_then_hash_prints_as_a_name_that_parses_back() {
+        let parsed = SubjectName::parse("c=c+c=\\0c#\0\0\0c").unwrap();
+
+        let printed = parsed.to_string();
+
+        assert!(printed.contains("\\0C#"), "{printed}");
+        assert_eq!(SubjectName::parse(&printed).unwrap(), parsed);
+    }
+
+    #[test]
+    fn only_spaces_around_a_value_are_dropped() {
+        assert_eq!(texts("CN=  x"), [[("2.5.4.3".to_owned(), "x".to_owned())]]);
+        assert_eq!(
+            texts("CN=\tx"),
+            [[("2.5.4.3".to_owned(), "\tx".to_owned())]]
+        );
     }
 
     #[test]
