@@ -70,7 +70,12 @@ fn answer(
     let parameters = parse_form(body, &PARAMETERS)?;
     let client_id = required(&parameters, "client_id")?;
     let token = required(&parameters, "token")?;
-    let client = authenticate_client(state.config.clients(), client_id, certificate)?;
+    let client = authenticate_client(
+        state.config.clients(),
+        &state.verifier,
+        client_id,
+        certificate,
+    )?;
 
     let checked = check(
         state.resource_server.checks(),

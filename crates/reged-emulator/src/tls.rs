@@ -20,6 +20,7 @@ use rustls::{
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::certs::{DevCerts, certificate_thumbprint};
+use crate::client_certificate::ClientCertificate;
 use crate::client_registration::ClientAuthentication;
 use crate::config::EmulatorConfig;
 use crate::error::EmulatorError;
@@ -28,6 +29,10 @@ use crate::error::EmulatorError;
 #[derive(Debug)]
 pub(crate) struct ClientVerifier {
     chained: Arc<dyn ClientCertVerifier>,
+    /// The development CA and the configuration's CAs, without the clients' own: what a
+    /// `tls_client_auth` client without CAs of its own must chain to. `None` when no client
+    /// has CAs of its own, so that `chained` checks the same.
+    shared: Option<Arc<dyn ClientCertVerifier>>,
     self_signed: HashSet<String>,
     hints: Vec<DistinguishedName>,
 }
@@ -37,19 +42,19 @@ impl ClientVerifier {
         certs: &DevCerts,
         config: &EmulatorConfig,
     ) -> Result<ClientVerifier, EmulatorError> {
-        let cas = std::iter::once(certs.ca_der())
+        let shared_cas: Vec<_> = std::iter::once(certs.ca_der())
             .chain(config.trusted_cas())
-            .chain(config.clients().iter().flat_map(|c| c.trusted_cas()));
-        let mut roots = RootCertStore::empty();
-        for ca in cas {
-            roots
-                .add(ca.clone())
-                .map_err(EmulatorError::invalid_pem("trusted CA certificate"))?;
-        }
-        let chained = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-            .allow_unauthenticated()
-            .build()
-            .map_err(EmulatorError::ClientVerifier)?;
+            .collect();
+        let client_cas: Vec<_> = config
+            .clients()
+            .iter()
+            .flat_map(|c| c.trusted_cas())
+            .collect();
+        let chained = verifier_of(shared_cas.iter().chain(&client_cas).copied())?;
+        let shared = match client_cas.is_empty() {
+            true => None,
+            false => Some(verifier_of(shared_cas.into_iter())?),
+        };
 
         let self_signed: HashSet<String> = config
             .clients()
@@ -65,9 +70,30 @@ impl ClientVerifier {
 
         Ok(ClientVerifier {
             chained,
+            shared,
             self_signed,
             hints,
         })
+    }
+
+    /// Whether `certificate`, which passed the handshake, chains to the development CA or the
+    /// configuration's CAs. It may instead have passed as a client's registered self-signed
+    /// certificate, or by a chain to another client's own CA: neither makes it a certificate
+    /// for a `tls_client_auth` client without CAs of its own.
+    pub(crate) fn chains_to_shared_cas(&self, certificate: &ClientCertificate) -> bool {
+        let registered_self_signed = self.self_signed.contains(certificate.thumbprint());
+        let verifier = match &self.shared {
+            Some(shared) => shared,
+            // The handshake checked against these CAs alone, or took a self-signed one.
+            None if !registered_self_signed => return true,
+            None => &self.chained,
+        };
+        let Some((leaf, intermediates)) = certificate.chain().split_first() else {
+            return false;
+        };
+        verifier
+            .verify_client_cert(leaf, intermediates, UnixTime::now())
+            .is_ok()
     }
 
     /// Checks a chain that came some other way than the handshake (a proxy's header), as the
@@ -138,6 +164,22 @@ impl ClientCertVerifier for ClientVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.chained.supported_verify_schemes()
     }
+}
+
+/// A verifier of chains to `cas` that lets connections without a certificate through.
+fn verifier_of<'a>(
+    cas: impl Iterator<Item = &'a CertificateDer<'static>>,
+) -> Result<Arc<dyn ClientCertVerifier>, EmulatorError> {
+    let mut roots = RootCertStore::empty();
+    for ca in cas {
+        roots
+            .add(ca.clone())
+            .map_err(EmulatorError::invalid_pem("trusted CA certificate"))?;
+    }
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .allow_unauthenticated()
+        .build()
+        .map_err(EmulatorError::ClientVerifier)
 }
 
 /// Checks the validity dates of a registered self-signed certificate, which no chain

@@ -107,7 +107,12 @@ fn grant(
     certificate: Option<&ClientCertificate>,
 ) -> Result<Response, OAuthError> {
     let config = &state.config;
-    let client = authenticate_client(config.clients(), &request.client_id, certificate)?;
+    let client = authenticate_client(
+        config.clients(),
+        &state.verifier,
+        &request.client_id,
+        certificate,
+    )?;
     check_grant_type(client)?;
     check_scopes(client, &request.scopes)?;
     check_audience(client, &request.audience)?;

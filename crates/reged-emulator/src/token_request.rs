@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::client_certificate::ClientCertificate;
-use crate::client_registration::{CLIENT_CREDENTIALS, ClientRegistration};
+use crate::client_registration::{CLIENT_CREDENTIALS, ClientAuthentication, ClientRegistration};
 use crate::oauth_error::{ErrorCode, OAuthError, quote_for_description};
-use crate::tls;
+use crate::tls::{self, ClientVerifier};
 
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
@@ -161,11 +161,12 @@ fn parse_scopes(scope: &str) -> Result<Vec<String>, OAuthError> {
 }
 
 /// Finds the client and checks that the certificate it presented is the registered one:
-/// the registered name for `tls_client_auth`, a chain to the client's own CAs when it has
-/// some, or one of the registered certificates for `self_signed_tls_client_auth`. The caller
-/// learns only `invalid_client`; the log learns which check failed.
+/// for `tls_client_auth`, the registered name and a chain to the client's own CAs when it has
+/// some, to the shared CAs otherwise; for `self_signed_tls_client_auth`, one of the registered
+/// certificates. The caller learns only `invalid_client`; the log learns which check failed.
 pub(crate) fn authenticate_client<'a>(
     clients: &'a [ClientRegistration],
+    verifier: &ClientVerifier,
     client_id: &str,
     certificate: Option<&ClientCertificate>,
 ) -> Result<&'a ClientRegistration, OAuthError> {
@@ -185,11 +186,21 @@ pub(crate) fn authenticate_client<'a>(
     client
         .check_certificate(certificate)
         .map_err(OAuthError::invalid_client)?;
-    if !client.trusted_cas().is_empty()
-        && !tls::chains_to(client.trusted_cas(), certificate.chain())
+    if !client.trusted_cas().is_empty() {
+        if !tls::chains_to(client.trusted_cas(), certificate.chain()) {
+            return Err(OAuthError::invalid_client(
+                "the certificate does not chain to the client's own CA",
+            ));
+        }
+    } else if matches!(
+        client.authentication(),
+        ClientAuthentication::TlsClientAuth(_)
+    ) && !verifier.chains_to_shared_cas(certificate)
     {
         return Err(OAuthError::invalid_client(
-            "the certificate does not chain to the client's own CA",
+            "the certificate does not chain to a CA trusted for every client (it passed the \
+             handshake as another client's self-signed certificate, or by another client's \
+             own CA)",
         ));
     }
 

@@ -520,3 +520,69 @@ fn clients_file_error_names_the_file_and_the_client() {
         "{error}"
     );
 }
+
+/// Found in review: the handshake lets a registered self-signed certificate through, and the
+/// token endpoint compared only the subject, so a client's self-signed certificate named like
+/// a `tls_client_auth` client got that client's tokens.
+#[tokio::test]
+async fn self_signed_certificate_named_like_a_tls_client_auth_client_is_invalid_client() {
+    let certs = DevCerts::generate().unwrap();
+    let ca = TestCa::new("Test CA");
+    let impostor = self_signed("partner");
+    let emulator = emulator_with(
+        &certs,
+        &ca,
+        vec![
+            tls_client_auth(
+                "partner",
+                CertificateName::SubjectDn(SubjectName::parse("CN=partner,O=Test").unwrap()),
+            ),
+            registered(
+                "robot",
+                ClientAuthentication::SelfSignedTlsClientAuth(vec![impostor.thumbprint().into()]),
+            ),
+        ],
+    )
+    .await;
+
+    let (as_partner, body) = answer(&certs, &emulator, &impostor, "partner").await;
+    let (as_robot, _) = answer(&certs, &emulator, &impostor, "robot").await;
+    let genuine = ca.issue(Leaf::named("partner"));
+    let (genuine_partner, _) = answer(&certs, &emulator, &genuine, "partner").await;
+
+    assert_eq!((as_partner, as_robot, genuine_partner), (401, 200, 200));
+    assert_eq!(body["error"], "invalid_client");
+}
+
+/// Found in review: every client's own CA was trusted at the handshake, and a client without
+/// one took any certificate that passed it, so partner A's CA could issue partner B's
+/// certificate.
+#[tokio::test]
+async fn another_clients_own_ca_does_not_vouch_for_a_client_without_one() {
+    let certs = DevCerts::generate().unwrap();
+    let shared = TestCa::new("Shared CA");
+    let partner_a_ca = TestCa::new("Partner A CA");
+    let subject = |name: &str| {
+        CertificateName::SubjectDn(SubjectName::parse(&format!("CN={name},O=Test")).unwrap())
+    };
+    let emulator = emulator_with(
+        &certs,
+        &shared,
+        vec![
+            tls_client_auth("partner-a", subject("partner-a"))
+                .with_trusted_cas(vec![partner_a_ca.der()]),
+            tls_client_auth("partner-b", subject("partner-b")),
+        ],
+    )
+    .await;
+
+    let forged = partner_a_ca.issue(Leaf::named("partner-b"));
+    let (forged_b, body) = answer(&certs, &emulator, &forged, "partner-b").await;
+    let genuine = shared.issue(Leaf::named("partner-b"));
+    let (genuine_b, _) = answer(&certs, &emulator, &genuine, "partner-b").await;
+    let own = partner_a_ca.issue(Leaf::named("partner-a"));
+    let (own_a, _) = answer(&certs, &emulator, &own, "partner-a").await;
+
+    assert_eq!((forged_b, genuine_b, own_a), (401, 200, 200));
+    assert_eq!(body["error"], "invalid_client");
+}
