@@ -62,5 +62,37 @@ pub fn parse_ca_bundle(pem: &[u8], source: &str) -> Result<Vec<CertificateDer<'s
             reason: format!("{source} holds no `BEGIN CERTIFICATE` block"),
         });
     }
+    // Checked here, where the file is known: later, rustls would blame the TLS setup.
+    for (index, cert) in certs.iter().enumerate() {
+        RootCertStore::empty()
+            .add(cert.clone())
+            .map_err(|error| Error::Config {
+                setting: "ca",
+                reason: format!(
+                    "certificate {} of {source} is not a usable CA certificate ({error}): \
+                     check that the file is the CA bundle, not damaged",
+                    index + 1
+                ),
+            })?;
+    }
     Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found in review: a damaged certificate in the CA bundle passed the PEM parse, and the
+    /// TLS setup then blamed the client certificate without naming the file.
+    #[test]
+    fn damaged_certificate_in_a_ca_bundle_is_an_error_naming_the_file() {
+        let pem =
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+
+        let error = parse_ca_bundle(pem.as_bytes(), "bundle.pem")
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.contains("certificate 1 of bundle.pem"), "{error}");
+    }
 }

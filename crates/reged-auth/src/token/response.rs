@@ -46,8 +46,17 @@ pub fn parse_token_response(
     }
 
     let access_token = match object.get("access_token") {
-        Some(Value::String(token)) if !token.is_empty() => AccessToken::new(token.clone()),
-        Some(Value::String(_)) => return Err(invalid(status, "`access_token` is empty")),
+        Some(Value::String(token)) if is_header_safe(token) => AccessToken::new(token.clone()),
+        Some(Value::String(token)) if token.is_empty() => {
+            return Err(invalid(status, "`access_token` is empty"));
+        }
+        Some(Value::String(_)) => {
+            return Err(invalid(
+                status,
+                "`access_token` holds a space, a control or a non-ASCII character, which cannot \
+                 go in an `Authorization: Bearer` header",
+            ));
+        }
         Some(_) => return Err(invalid(status, "`access_token` is not a string")),
         None => return Err(invalid(status, "`access_token` is missing")),
     };
@@ -181,6 +190,13 @@ fn excerpt_of_str(text: &str) -> String {
         excerpt.push('…');
     }
     excerpt
+}
+
+/// Whether `token` can be sent as `Authorization: Bearer <token>`: one or more visible ASCII
+/// characters (RFC 6749 appendix A.12 without the space, which would end RFC 6750's b64token).
+/// A token with a line break would also break `$(reged token)` in a shell.
+fn is_header_safe(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|byte| byte.is_ascii_graphic())
 }
 
 #[cfg(test)]
@@ -415,6 +431,20 @@ mod tests {
                 error.to_string().contains("access_token"),
                 "{body}: {error}"
             );
+        }
+    }
+
+    /// Found in review: a token with a line break was printed by `reged token`, breaking
+    /// `$(reged token)`, while `reged call` refused it only when building the header.
+    #[test]
+    fn access_token_that_cannot_go_in_a_header_is_an_error_that_does_not_show_it() {
+        for token in ["abc\\ndef", "abc def", "abc\\u0000", "jéton", "tab\\tbed"] {
+            let body = format!(r#"{{"access_token":"{token}","token_type":"Bearer"}}"#);
+
+            let error = parse(200, &body).unwrap_err().to_string();
+
+            assert!(error.contains("Authorization"), "{token:?}: {error}");
+            assert!(!error.contains("abc") && !error.contains("bed"), "{error}");
         }
     }
 
