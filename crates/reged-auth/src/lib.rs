@@ -51,6 +51,7 @@ pub mod environment;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod input_file;
 pub mod secret;
 pub mod token;
 

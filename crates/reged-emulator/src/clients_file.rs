@@ -27,6 +27,7 @@
 //! `tls_client_auth_san_email`. Files are relative to the TOML file's directory.
 
 use std::collections::HashSet;
+use std::io::Read as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,7 +93,7 @@ impl ConfigFile {
 /// `trusted_proxies` and a `[faults]` table.
 pub fn read_config_file(path: impl AsRef<Path>) -> Result<ConfigFile, EmulatorError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| EmulatorError::ReadFile {
+    let text = read_text(path).map_err(|source| EmulatorError::ReadFile {
         path: path.to_path_buf(),
         source,
     })?;
@@ -155,7 +156,7 @@ struct ClientEntry {
 /// Reads the registrations of the TOML file at `path`.
 pub fn read_clients_file(path: impl AsRef<Path>) -> Result<Vec<ClientRegistration>, EmulatorError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| EmulatorError::ReadFile {
+    let text = read_text(path).map_err(|source| EmulatorError::ReadFile {
         path: path.to_path_buf(),
         source,
     })?;
@@ -202,6 +203,14 @@ fn registrations(entries: Vec<ClientEntry>, dir: &Path) -> Result<Vec<ClientRegi
     Ok(clients)
 }
 
+/// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`: what a client could ever ask for.
+fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic() && byte != b'"' && byte != b'\\')
+}
+
 fn registration(entry: ClientEntry, dir: &Path) -> Result<ClientRegistration, String> {
     if entry.client_id.is_empty() {
         return Err("client_id is empty".to_owned());
@@ -213,6 +222,19 @@ fn registration(entry: ClientEntry, dir: &Path) -> Result<ClientRegistration, St
     }
     if entry.audiences.is_empty() {
         return Err("audiences is empty: list the audiences the client may ask for".to_owned());
+    }
+    if let Some(scope) = entry.scopes.iter().find(|scope| !is_scope_token(scope)) {
+        return Err(format!(
+            "scope {scope:?} is not a scope token (RFC 6749 section 3.3: no spaces, quotes or \
+             backslashes): list each scope on its own"
+        ));
+    }
+    if entry
+        .audiences
+        .iter()
+        .any(|audience| audience.trim().is_empty())
+    {
+        return Err("an audience is empty: give each its URI".to_owned());
     }
 
     let mut client = ClientRegistration::with_authentication(entry.client_id, authentication)
@@ -349,9 +371,33 @@ fn is_thumbprint(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The largest configuration, clients or certificate file read: 1 MiB, as for the CLI's files.
+const MAX_FILE_LEN: u64 = 1024 * 1024;
+
+/// The bytes of `path`, at most [`MAX_FILE_LEN`]: `/dev/zero` given by mistake fails at once
+/// instead of filling memory.
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_LEN + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_LEN {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            "larger than 1 MiB, too large for a configuration or certificate file",
+        ));
+    }
+    Ok(bytes)
+}
+
+fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_capped(path)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
 fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let pem =
-        std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        read_capped(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
     let certificates = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| format!("{} is not PEM: {error}", path.display()))?;
@@ -565,6 +611,44 @@ mod tests {
             error.contains("neither an IP address nor a CIDR range"),
             "{error}"
         );
+    }
+
+    /// Found in review: a scope with a space could never be asked for, and an empty audience
+    /// matched an empty request parameter's absence.
+    #[test]
+    fn scope_that_is_not_a_scope_token_and_empty_audience_are_refused() {
+        let method = "token_endpoint_auth_method = \"tls_client_auth\"\n\
+                      tls_client_auth_san_dns = \"a\"\n";
+        for scopes in [r#"["re ad"]"#, r#"["\""]"#, r#"["a\\b"]"#, r#"[""]"#] {
+            let text = format!(
+                "[[clients]]\nclient_id = \"a\"\nscopes = {scopes}\naudiences = [\"x\"]\n{method}"
+            );
+            let error = parse(&text).unwrap_err();
+            assert!(error.contains("is not a scope token"), "{scopes}: {error}");
+        }
+        let text = format!(
+            "[[clients]]\nclient_id = \"a\"\nscopes = [\"read\"]\naudiences = [\"\"]\n{method}"
+        );
+        assert!(parse(&text).unwrap_err().contains("an audience is empty"));
+    }
+
+    /// Found in review: `--config /dev/zero` grew without limit.
+    #[test]
+    fn endless_config_or_ca_file_is_refused_at_its_size_limit() {
+        let text = format!(
+            "{HEAD}token_endpoint_auth_method = \"tls_client_auth\"\n\
+             tls_client_auth_san_dns = \"a\"\nca_file = \"/dev/zero\"\n"
+        );
+
+        let config = read_config_file("/dev/zero").map(|_| ()).unwrap_err();
+        let ca = parse(&text).unwrap_err();
+
+        assert!(config.to_string().contains("/dev/zero"), "{config}");
+        assert!(
+            format!("{config:?}").contains("larger than 1 MiB"),
+            "{config:?}"
+        );
+        assert!(ca.contains("larger than 1 MiB"), "{ca}");
     }
 
     #[test]

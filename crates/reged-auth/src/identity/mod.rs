@@ -34,7 +34,6 @@ mod thumbprint;
 mod warning;
 
 use std::fmt;
-use std::io::Read as _;
 use std::path::Path;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -47,6 +46,7 @@ pub use error::{Cause, IdentityError};
 pub use thumbprint::Thumbprint;
 pub use warning::IdentityWarning;
 
+use crate::input_file::{Unread, read_at_most};
 use assemble::{Material, assemble};
 
 /// The largest certificate, key or PKCS#12 file read: 1 MiB. RegEd's are a few kilobytes, and a
@@ -214,35 +214,6 @@ fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
             limit: MAX_FILE_LEN,
         },
     })
-}
-
-/// Why [`read_at_most`] returned no bytes.
-enum Unread {
-    Io(std::io::Error),
-    TooLarge,
-}
-
-/// The bytes of `path` if it holds at most `limit`.
-///
-/// The buffer is allocated once at its final size where the file's size is known, and at
-/// `limit + 1` where it is not (a pipe, a device): growing it would copy the key and free the
-/// old buffer unwiped.
-fn read_at_most(path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, Unread> {
-    let file = std::fs::File::open(path).map_err(Unread::Io)?;
-    let capacity = match file.metadata() {
-        Ok(metadata) if metadata.is_file() => metadata.len().min(limit as u64 + 1) as usize,
-        _ => limit + 1,
-    };
-
-    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(Unread::Io)?;
-
-    if bytes.len() > limit {
-        return Err(Unread::TooLarge);
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
