@@ -12,8 +12,10 @@ use crate::jwt::SigningKeys;
 use crate::resource_server::ResourceServer;
 use crate::resource_server::system_time;
 use crate::tls::ClientVerifier;
+use crate::token_request::MAX_FORM_LEN;
 use crate::{api, introspection, metadata, token_endpoint};
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -126,8 +128,13 @@ pub(crate) fn thumbprint_prefix(certificate: Option<&ClientCertificate>) -> &str
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let no_store = axum::middleware::map_response(no_store);
-    let token_route = post(token_endpoint::token).layer(no_store.clone());
-    let introspection_route = post(introspection::introspect).layer(no_store);
+    let form_limit = DefaultBodyLimit::max(MAX_FORM_LEN);
+    let token_route = post(token_endpoint::token)
+        .layer(form_limit)
+        .layer(no_store.clone());
+    let introspection_route = post(introspection::introspect)
+        .layer(form_limit)
+        .layer(no_store);
 
     Router::new()
         .route(TOKEN_PATH, token_route)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -16,7 +17,9 @@ use crate::client_certificate::ClientCertificate;
 use crate::oauth_error::OAuthError;
 use crate::resource_server::AccessToken;
 use crate::resource_server::check::{Caller, check};
-use crate::token_request::{authenticate_client, is_form_content_type, parse_form, required};
+use crate::token_request::{
+    authenticate_client, form_body, is_form_content_type, parse_form, required,
+};
 
 const PARAMETERS: [&str; 3] = ["token", "token_type_hint", "client_id"];
 
@@ -24,12 +27,13 @@ pub(crate) async fn introspect(
     State(state): State<Arc<AppState>>,
     certificate: Option<Extension<ClientCertificate>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let certificate = certificate.map(|Extension(certificate)| certificate);
     let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes());
 
-    let outcome = answer(&state, content_type, &body, certificate.as_ref());
+    let outcome =
+        form_body(body).and_then(|body| answer(&state, content_type, &body, certificate.as_ref()));
 
     let thumbprint = thumbprint_prefix(certificate.as_ref());
     match outcome {

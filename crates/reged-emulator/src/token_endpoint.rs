@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -15,7 +16,7 @@ use crate::client_certificate::ClientCertificate;
 use crate::jwt::AccessTokenClaims;
 use crate::oauth_error::OAuthError;
 use crate::token_request::{
-    TokenRequest, authenticate_client, check_audience, check_grant_type, check_scopes,
+    TokenRequest, authenticate_client, check_audience, check_grant_type, check_scopes, form_body,
     parse_token_request,
 };
 
@@ -31,7 +32,7 @@ pub(crate) async fn token(
     State(state): State<Arc<AppState>>,
     certificate: Option<Extension<ClientCertificate>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
     state.count_token_request();
@@ -42,17 +43,21 @@ pub(crate) async fn token(
         tokio::time::sleep(delay).await;
     }
 
-    let request = parse_token_request(
-        headers
-            .get(header::CONTENT_TYPE)
-            .map(|value| value.as_bytes()),
-        headers.contains_key(header::AUTHORIZATION),
-        &body,
-    );
+    let body = form_body(body);
+    let request = body.as_ref().map_err(Clone::clone).and_then(|body| {
+        parse_token_request(
+            headers
+                .get(header::CONTENT_TYPE)
+                .map(|value| value.as_bytes()),
+            headers.contains_key(header::AUTHORIZATION),
+            body,
+        )
+    });
     // For the log line: the client_id the form named, even when the request is refused.
-    let client_id = match &request {
-        Ok(request) => Some(request.client_id.clone()),
-        Err(_) => named_client_id(&body),
+    let client_id = match (&request, &body) {
+        (Ok(request), _) => Some(request.client_id.clone()),
+        (Err(_), Ok(body)) => named_client_id(body),
+        (Err(_), Err(_)) => None,
     };
     let outcome = match request {
         Ok(request) => grant(&state, &request, certificate.as_ref()),

@@ -3,6 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+
 use crate::client_certificate::ClientCertificate;
 use crate::client_registration::{CLIENT_CREDENTIALS, ClientAuthentication, ClientRegistration};
 use crate::oauth_error::{ErrorCode, OAuthError, quote_for_description};
@@ -158,6 +162,22 @@ fn parse_scopes(scope: &str) -> Result<Vec<String>, OAuthError> {
         ));
     }
     Ok(scopes)
+}
+
+/// The largest form the token and introspection endpoints read: 64 KiB, far beyond any real
+/// request.
+pub(crate) const MAX_FORM_LEN: usize = 64 * 1024;
+
+/// The form's bytes, or `invalid_request` when the body could not be read (larger than
+/// [`MAX_FORM_LEN`], or cut short), so that the caller gets an OAuth error, not plain text.
+pub(crate) fn form_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, OAuthError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            OAuthError::invalid_request("the request body is larger than 64 KiB")
+        } else {
+            OAuthError::invalid_request("the request body could not be read")
+        }
+    })
 }
 
 /// Finds the client and checks that the certificate it presented is the registered one:

@@ -377,3 +377,20 @@ async fn token_over_a_new_connection_is_not_held_back_by_nagle() {
         "the fastest new-connection token took {fastest:?}"
     );
 }
+
+/// Found in review: a form beyond axum's body limit got a plain-text 413, not an OAuth error.
+#[tokio::test]
+async fn oversized_form_is_an_invalid_request_in_json() {
+    let mut form = uat_form();
+    form.push(("padding", "x".repeat(100 * 1024)));
+
+    let body = assert_refused(&form, 400, "invalid_request").await;
+
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 64 KiB"),
+        "{body}"
+    );
+}
