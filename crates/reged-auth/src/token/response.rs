@@ -111,7 +111,13 @@ fn expires_in_of(status: u16, value: &Value) -> Result<Duration, TokenError> {
 }
 
 fn endpoint_error(status: u16, error: &Value, object: &Map<String, Value>) -> TokenError {
-    let text = |name: &str| object.get(name).and_then(Value::as_str).map(excerpt_of_str);
+    // A server may quote the request, or a token, in its description.
+    let text = |name: &str| {
+        object
+            .get(name)
+            .and_then(Value::as_str)
+            .map(|text| excerpt_of_str(&redact_credential_like(text)))
+    };
     TokenError::Endpoint(TokenEndpointError {
         status,
         error: match error {
@@ -446,6 +452,21 @@ mod tests {
             assert!(error.contains("Authorization"), "{token:?}: {error}");
             assert!(!error.contains("abc") && !error.contains("bed"), "{error}");
         }
+    }
+
+    /// Found in review: a JWT quoted in `error_description` was shown as it came, where the
+    /// other error paths redact it.
+    #[test]
+    fn jwt_in_an_error_description_is_redacted_from_the_error() {
+        let jwt =
+            "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJyZWdlZC1kZXYtY2xpZW50In0.c2lnbmF0dXJlc2lnbmF0dXJl";
+        let body =
+            format!(r#"{{"error":"invalid_grant","error_description":"token {jwt} was revoked"}}"#);
+
+        let shown = parse(400, &body).unwrap_err().to_string();
+
+        assert!(!shown.contains(jwt), "{shown}");
+        assert!(shown.contains("token [redacted] was revoked"), "{shown}");
     }
 
     #[test]
