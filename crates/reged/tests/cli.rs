@@ -817,30 +817,39 @@ async fn emulator_faults_set_makes_token_requests_fail_and_clear_restores_them()
 }
 
 #[tokio::test]
-async fn emulator_faults_set_with_a_bad_value_says_why() {
+async fn out_of_range_fault_and_overlap_values_are_usage_errors_naming_the_flag_not_emulator_refusals()
+ {
+    // These once reached the emulator, which answered 400 (exit 3), or, for NaN, sent null.
     let setup = start_with_admin().await;
     let state_dir = path(setup.dir.path());
+    let faults_set = ["emulator", "faults", "set"];
+    let rotate_key = ["emulator", "rotate-key"];
+    let runs: [(&[&str], &str, &str); 10] = [
+        (&faults_set, "--failure-status", "404"),
+        (&faults_set, "--failure-rate", "NaN"),
+        (&faults_set, "--failure-rate", "inf"),
+        (&faults_set, "--close-rate", "1.5"),
+        (&faults_set, "--retry-after", "86401"),
+        (&faults_set, "--token-lifetime", "0"),
+        (&faults_set, "--token-lifetime", "315360001"),
+        (&faults_set, "--latency-ms", "60001"),
+        (&faults_set, "--clock-offset", "-315360001"),
+        (&rotate_key, "--overlap", "604801"),
+    ];
 
-    let output = reged(
-        &[
-            "emulator",
-            "faults",
-            "set",
-            "--failure-status",
-            "404",
-            "--state-dir",
-            &state_dir,
-        ],
-        &[],
-    )
-    .await;
+    for (command, flag, value) in runs {
+        let args = [command, &[flag, value, "--state-dir", &state_dir]].concat();
+        let output = reged(&args, &[]).await;
 
-    assert_eq!(output.status.code(), Some(3));
-    assert!(
-        stderr(&output).contains("failure_status must be one of 500, 502, 503, 429, not 404"),
-        "{}",
-        stderr(&output)
-    );
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}: {shown}");
+        assert!(shown.starts_with("reged: "), "{shown}");
+        assert!(
+            shown.contains(&format!("'{flag} ")),
+            "{flag} {value}: {shown}"
+        );
+    }
+    assert_eq!(setup.emulator.published_kids().len(), 1);
 }
 
 #[tokio::test]
