@@ -876,6 +876,111 @@ async fn emulator_faults_without_a_running_emulator_names_the_state_dir() {
     );
 }
 
+/// A state directory whose admin.json names `url`, as an emulator that wrote it would.
+fn state_dir_with_admin_file(url: &str, token: &str) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = serde_json::json!({ "url": url, "token": token }).to_string();
+    std::fs::write(dir.path().join(StateDir::ADMIN), admin).unwrap();
+    dir
+}
+
+/// A loopback URL on which nothing listens.
+fn closed_loopback_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn admin_commands_whose_emulator_stopped_exit_3_not_1() {
+    let url = closed_loopback_url();
+    let dir = state_dir_with_admin_file(&url, "0123");
+    let state_dir = path(dir.path());
+
+    for command in [
+        &["emulator", "faults", "show"][..],
+        &["emulator", "faults", "clear"],
+        &["emulator", "rotate-key"],
+    ] {
+        let output = reged(&[command, &["--state-dir", &state_dir]].concat(), &[]).await;
+
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{command:?}: {shown}");
+        assert!(
+            shown.starts_with(&format!(
+                "reged: could not reach the emulator's admin endpoint at {url}/"
+            )),
+            "{shown}"
+        );
+        assert!(shown.contains("is the emulator running?"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn faults_show_refused_says_the_request_was_refused_not_a_change() {
+    let setup = start_with_admin().await;
+    let admin_file = setup.file(StateDir::ADMIN);
+    let (url, _) = StateDir::read_admin_file(setup.dir.path()).unwrap();
+    std::fs::remove_file(&admin_file).unwrap();
+    let wrong_token = state_dir_with_admin_file(&url, "not-the-admin-token");
+    std::fs::rename(wrong_token.path().join(StateDir::ADMIN), &admin_file).unwrap();
+    let state_dir = path(setup.dir.path());
+
+    let show = reged(
+        &["emulator", "faults", "show", "--state-dir", &state_dir],
+        &[],
+    )
+    .await;
+    let clear = reged(
+        &["emulator", "faults", "clear", "--state-dir", &state_dir],
+        &[],
+    )
+    .await;
+
+    assert_eq!(show.status.code(), Some(3), "{}", stderr(&show));
+    assert!(
+        stderr(&show).starts_with("reged: the emulator refused the request (401"),
+        "{}",
+        stderr(&show)
+    );
+    assert_eq!(clear.status.code(), Some(3), "{}", stderr(&clear));
+    assert!(
+        stderr(&clear).starts_with("reged: the emulator refused the change (401"),
+        "{}",
+        stderr(&clear)
+    );
+}
+
+#[tokio::test]
+async fn admin_url_off_loopback_in_admin_json_is_refused_before_the_token_is_sent() {
+    for url in ["http://0.0.0.0:1", "http://[::]:1"] {
+        let dir = state_dir_with_admin_file(url, "0123");
+
+        let output = reged(
+            &[
+                "emulator",
+                "faults",
+                "show",
+                "--state-dir",
+                &path(dir.path()),
+            ],
+            &[],
+        )
+        .await;
+
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{url}: {shown}");
+        assert!(
+            shown.starts_with(&format!(
+                "reged: {}: the admin URL {url} is not on a loopback address",
+                path(&dir.path().join(StateDir::ADMIN))
+            )),
+            "{shown}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn emulator_rotate_key_with_overlap_keeps_the_old_key_published() {
     let setup = start_with_admin().await;
