@@ -430,6 +430,85 @@ async fn headers_that_would_redirect_the_token_are_refused() {
 }
 
 #[tokio::test]
+async fn framing_and_hop_by_hop_headers_are_refused_not_sent_to_break_http2() {
+    // `Content-Length: 99` once went out and the server's HTTP/2 PROTOCOL_ERROR exited 5.
+    let setup = start().await;
+
+    for header in [
+        "Content-Length: 99",
+        "Transfer-Encoding: chunked",
+        "Connection: close",
+        "Upgrade: h2c",
+        "TE: trailers",
+        "Keep-Alive: timeout=5",
+        "Proxy-Connection: keep-alive",
+    ] {
+        let output = setup
+            .run(&["call", "POST", "/v1/echo", "-d", "x", "-H", header], &[])
+            .await;
+
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{header}: {shown}");
+        assert!(shown.contains("reged sets this header itself"), "{shown}");
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn api_path_of_100_kb_is_refused_up_front_with_its_length_not_echoed() {
+    let setup = start().await;
+    let long_path = format!("/v1/{}", "a".repeat(100 * 1024));
+
+    let output = setup.run(&["call", "GET", &long_path], &[]).await;
+
+    let shown = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{shown}");
+    assert!(
+        shown.starts_with("reged: the API path is 102404 bytes long, more than the limit of 8192"),
+        "{shown}"
+    );
+    assert!(shown.len() < 200, "{shown}");
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn body_from_dev_zero_or_an_endless_stdin_stops_at_64_mib_naming_the_source() {
+    // `-d @/dev/zero` once read until memory ran out.
+    let setup = start().await;
+    let mut args: Vec<String> = ["call", "POST", "/v1/echo", "-d", "@-"]
+        .map(Into::into)
+        .into();
+    args.extend(setup.flags());
+    let endless_stdin = Command::new(env!("CARGO_BIN_EXE_reged"))
+        .args(&args)
+        .env_clear()
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .await
+        .unwrap();
+    let dev_zero = setup
+        .run(&["call", "POST", "/v1/echo", "-d", "@/dev/zero"], &[])
+        .await;
+
+    for (output, expected) in [
+        (
+            &dev_zero,
+            "reged: -d @/dev/zero: the file holds more than 64 MiB",
+        ),
+        (
+            &endless_stdin,
+            "reged: -d @-: standard input holds more than 64 MiB",
+        ),
+    ] {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(3), "{shown}");
+        assert!(shown.starts_with(expected), "{shown}");
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
 async fn path_climbing_out_of_the_api_base_is_refused() {
     let setup = start().await;
 
