@@ -627,6 +627,70 @@ async fn pfx_flag_wins_over_a_pem_certificate_from_the_environment() {
 }
 
 #[tokio::test]
+async fn pfx_with_a_key_is_refused_like_pfx_with_a_cert_not_the_key_ignored() {
+    let setup = start().await;
+    let key = path(&setup.file("client.key"));
+    let pfx = path(&setup.file("client.pfx"));
+    let password_file = path(&setup.file("client.pfx.password"));
+    let flags = setup.pfx_flags();
+    let mut args = vec!["token"];
+    args.extend(flags.iter().map(String::as_str));
+    args.extend(["--password-file", &password_file]);
+
+    let key_flag = reged(&[&args[..], &["--key", &key]].concat(), &[]).await;
+    let pfx_at = args.iter().position(|arg| *arg == "--pfx").unwrap();
+    args.drain(pfx_at..pfx_at + 2);
+    let key_variable = reged(
+        &args,
+        &[("REGED_PFX", pfx.as_str()), ("REGED_KEY", key.as_str())],
+    )
+    .await;
+
+    for output in [&key_flag, &key_variable] {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(3), "{shown}");
+        assert!(
+            shown.starts_with("reged: both a PFX (--pfx, REGED_PFX) and a PEM certificate or key"),
+            "{shown}"
+        );
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn token_url_or_api_base_with_a_fragment_or_an_empty_authority_is_refused() {
+    let setup = start().await;
+
+    let runs = [
+        (
+            &["token"][..],
+            "--token-url",
+            "https://127.0.0.1:1/oauth/token#frag",
+            "--token-url (REGED_TOKEN_URL): the URL has a fragment",
+        ),
+        (
+            &["call", "GET", "/v1/whoami"],
+            "--api-base",
+            "https://127.0.0.1:1#frag",
+            "--api-base (REGED_API_BASE): the URL has a fragment",
+        ),
+        (
+            &["token"],
+            "--token-url",
+            "https:///127.0.0.1:1/oauth/token",
+            "--token-url (REGED_TOKEN_URL): the URL has no host",
+        ),
+    ];
+    for (command, flag, url, expected) in runs {
+        let output = setup.run(command, &[flag, url]).await;
+
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{url}: {shown}");
+        assert!(shown.starts_with(&format!("reged: {expected}")), "{shown}");
+    }
+}
+
+#[tokio::test]
 async fn unknown_log_level_is_a_usage_error() {
     let output = reged(&["--log", "loud", "demo"], &[]).await;
 
