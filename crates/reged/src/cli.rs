@@ -120,15 +120,51 @@ fn timeout_seconds(value: &str) -> Result<u64, String> {
     }
 }
 
-/// A count that cannot be negative, with a message that says so for `-1`.
-fn non_negative(value: &str) -> Result<u64, String> {
+// The emulator's own limits, so that a value it would refuse is a usage error here. Those it
+// does not export are copied from `FaultSettings::validate` (reged-emulator's faults.rs) and
+// `MAX_OVERLAP` (its admin.rs).
+const MAX_LATENCY_MS: u64 = 60_000;
+const MAX_RETRY_AFTER_S: u64 = 86_400;
+const MAX_TOKEN_LIFETIME_S: u64 = reged_emulator::MAX_TOKEN_LIFETIME.as_secs();
+const MAX_CLOCK_OFFSET_S: u64 = 10 * 365 * 24 * 3600;
+const MAX_OVERLAP_S: u64 = 7 * 24 * 3600;
+
+/// A whole number from `min` to `max`, with a message giving the range for any other value.
+fn whole_number(
+    min: u64,
+    max: u64,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |value| match value.trim().parse::<i128>() {
+        Ok(number) if (i128::from(min)..=i128::from(max)).contains(&number) => Ok(number as u64),
+        _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
+/// A clock shift in whole seconds, within ten years either way.
+fn clock_offset(value: &str) -> Result<i64, String> {
     match value.trim().parse::<i64>() {
-        Ok(number) if number >= 0 => Ok(number as u64),
-        Ok(_) => Err("the value must be positive or 0".into()),
-        Err(_) => value
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| "expected a whole number, 0 or more".into()),
+        Ok(seconds) if seconds.unsigned_abs() <= MAX_CLOCK_OFFSET_S => Ok(seconds),
+        _ => Err(format!(
+            "expected a whole number of seconds from -{MAX_CLOCK_OFFSET_S} to \
+             {MAX_CLOCK_OFFSET_S} (ten years)"
+        )),
+    }
+}
+
+/// A share of requests from 0 to 1; `NaN` and infinities are refused.
+fn share(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err("expected a number from 0 to 1, such as 0.25".into()),
+    }
+}
+
+/// One of the statuses the emulator can inject.
+fn failure_status(value: &str) -> Result<u16, String> {
+    let statuses = reged_emulator::faults::FAILURE_STATUSES;
+    match value.trim().parse::<u16>() {
+        Ok(status) if statuses.contains(&status) => Ok(status),
+        _ => Err("expected one of 500, 502, 503, 429".into()),
     }
 }
 
@@ -282,8 +318,10 @@ pub enum EmulatorAction {
     },
     /// Sign with a new key; the old one stays published for the overlap.
     RotateKey {
-        /// Seconds the old key stays published and valid; 0 drops it at once.
-        #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = non_negative)]
+        /// Seconds the old key stays published and valid, at most 604800 (a week); 0 drops it
+        /// at once.
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true,
+              value_parser = whole_number(0, MAX_OVERLAP_S))]
         overlap: u64,
         #[command(flatten)]
         admin: AdminArgs,
@@ -315,26 +353,28 @@ pub struct FaultArgs {
     /// Which requests: all, token or api.
     #[arg(long, value_enum)]
     pub target: Option<FaultTargetArg>,
-    /// Milliseconds added before each answer.
-    #[arg(long, allow_negative_numbers = true, value_parser = non_negative)]
+    /// Milliseconds added before each answer, at most 60000.
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number(0, MAX_LATENCY_MS))]
     pub latency_ms: Option<u64>,
     /// Share of requests (0 to 1) answered with the failure status.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = share)]
     pub failure_rate: Option<f64>,
     /// 500, 502 (HTML body), 503 or 429 (with Retry-After).
-    #[arg(long)]
+    #[arg(long, value_parser = failure_status)]
     pub failure_status: Option<u16>,
-    /// The Retry-After of 429 and 503 answers, seconds.
-    #[arg(long, allow_negative_numbers = true, value_parser = non_negative)]
+    /// The Retry-After of 429 and 503 answers, seconds, at most 86400 (a day).
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = whole_number(0, MAX_RETRY_AFTER_S))]
     pub retry_after: Option<u64>,
     /// Share of requests (0 to 1) whose connection is closed mid-response.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = share)]
     pub close_rate: Option<f64>,
-    /// Lifetime of every new token, seconds (e.g. 5, to watch refresh).
-    #[arg(long, allow_negative_numbers = true, value_parser = non_negative)]
+    /// Lifetime of every new token, seconds (e.g. 5, to watch refresh), up to ten years.
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = whole_number(1, MAX_TOKEN_LIFETIME_S))]
     pub token_lifetime: Option<u64>,
-    /// Shift of the emulator's clock, seconds; negative puts it behind.
-    #[arg(long, allow_negative_numbers = true)]
+    /// Shift of the emulator's clock, seconds, within ten years; negative puts it behind.
+    #[arg(long, allow_negative_numbers = true, value_parser = clock_offset)]
     pub clock_offset: Option<i64>,
 }
 
@@ -397,4 +437,49 @@ pub struct ClientArgs {
     pub timeout: u64,
     #[command(flatten)]
     pub cache: CacheArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faults_set(flag: &str, value: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(["reged", "emulator", "faults", "set", flag, value])
+    }
+
+    #[test]
+    fn fault_values_at_the_emulators_limits_parse_and_one_past_them_is_a_usage_error() {
+        let limits = [
+            ("--latency-ms", "60000", "60001"),
+            ("--retry-after", "86400", "86401"),
+            ("--token-lifetime", "315360000", "315360001"),
+            ("--token-lifetime", "1", "0"),
+            ("--clock-offset", "315360000", "315360001"),
+            ("--clock-offset", "-315360000", "-315360001"),
+            ("--failure-rate", "1", "1.0001"),
+            ("--close-rate", "0", "-0.1"),
+            ("--failure-status", "429", "404"),
+        ];
+
+        for (flag, accepted, refused) in limits {
+            assert!(faults_set(flag, accepted).is_ok(), "{flag} {accepted}");
+            let error = faults_set(flag, refused).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ValueValidation, "{flag} {refused}");
+        }
+    }
+
+    #[test]
+    fn overlap_of_a_week_parses_and_a_second_more_is_a_usage_error() {
+        let rotate = |overlap| {
+            Cli::try_parse_from(["reged", "emulator", "rotate-key", "--overlap", overlap])
+        };
+
+        assert!(rotate("604800").is_ok());
+        assert!(rotate("604801").is_err());
+    }
+
+    #[test]
+    fn clock_offset_of_the_smallest_i64_is_refused_without_overflow() {
+        assert!(faults_set("--clock-offset", &i64::MIN.to_string()).is_err());
+    }
 }

@@ -4,7 +4,7 @@
 //! Certificates, keys and PKCS#12 files are read by the library, with the same cap as CA bundles
 //! here ([`reged_auth::identity::MAX_FILE_LEN`]).
 
-use std::io::Read as _;
+use std::io::Read;
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -15,6 +15,9 @@ pub const CA_BUNDLE_LIMIT: usize = reged_auth::identity::MAX_FILE_LEN;
 /// The largest password or cache key file read: 4 KiB. A password is one line, a key 64 hex
 /// digits; no secret that anyone types or pastes comes near this.
 pub const SECRET_FILE_LIMIT: usize = 4 * 1024;
+
+/// The largest request body read for `reged call -d @FILE` or `-d @-`: 64 MiB.
+pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Why a file was not read.
 pub enum Unread {
@@ -38,14 +41,29 @@ pub fn read_at_most(path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, Unr
     };
 
     let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
+    read_into(file, limit, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// The bytes of `reader` if it yields at most `limit`: a request body, no secret, so the
+/// buffer grows as it fills rather than taking the whole limit up front.
+pub fn read_all_at_most(reader: impl Read, limit: usize) -> Result<Vec<u8>, Unread> {
+    let mut bytes = Vec::new();
+    read_into(reader, limit, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Appends at most `limit` bytes of `reader` to `bytes`; one byte more is too large.
+fn read_into(reader: impl Read, limit: usize, bytes: &mut Vec<u8>) -> Result<(), Unread> {
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(bytes)
         .map_err(Unread::Io)?;
 
     if bytes.len() > limit {
         return Err(Unread::TooLarge);
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// `limit` for a message: `4 KiB`, `1 MiB`.
@@ -87,5 +105,15 @@ mod tests {
     fn limits_are_shown_in_binary_units() {
         assert_eq!(size_of_limit(SECRET_FILE_LIMIT), "4 KiB");
         assert_eq!(size_of_limit(CA_BUNDLE_LIMIT), "1 MiB");
+        assert_eq!(size_of_limit(BODY_LIMIT), "64 MiB");
+    }
+
+    #[test]
+    fn reader_of_exactly_the_limit_is_read_and_one_byte_more_is_not() {
+        let read = read_all_at_most(&[b'a'; 10][..], 10);
+        assert_eq!(read.ok().map(|bytes| bytes.len()), Some(10));
+
+        let read = read_all_at_most(&[b'a'; 11][..], 10);
+        assert!(matches!(read, Err(Unread::TooLarge)));
     }
 }

@@ -90,46 +90,53 @@ enum IdentityFiles<'a> {
     Pem(Vec<&'a Path>),
 }
 
-/// Which files hold the identity. When both a PFX and a PEM certificate are set, the one given
-/// as a flag wins over the one that came from the environment.
+/// Which files hold the identity. When both a PFX and PEM files (a certificate or a key) are
+/// set, the one given as a flag wins over the one that came from the environment.
 fn identity_files(args: &ClientArgs) -> Result<IdentityFiles<'_>, Failure> {
     let from_env = |value: &Option<std::path::PathBuf>, variable: &str| {
         value.is_some() && std::env::var_os(variable).map(Into::into) == *value
     };
-    let pem = || {
-        let cert = args.cert.as_deref()?;
-        let mut paths = vec![cert];
-        if let Some(key) = args.key.as_deref()
-            && key != cert
-        {
-            paths.push(key);
-        }
-        Some(paths)
+    let Some(pfx) = &args.pfx else {
+        return pem_files(args);
     };
+    // A key alone counts as PEM too, so that a PFX beside it is not taken with the key dropped.
+    if args.cert.is_none() && args.key.is_none() {
+        return Ok(IdentityFiles::Pkcs12(pfx));
+    }
+    let pem_from_env = (args.cert.is_none() || from_env(&args.cert, "REGED_CERT"))
+        && (args.key.is_none() || from_env(&args.key, "REGED_KEY"));
 
-    match (&args.pfx, pem()) {
-        (Some(pfx), None) => Ok(IdentityFiles::Pkcs12(pfx)),
-        (None, Some(paths)) => Ok(IdentityFiles::Pem(paths)),
-        (Some(pfx), Some(paths)) => {
-            let pfx_from_env = from_env(&args.pfx, "REGED_PFX");
-            let cert_from_env = from_env(&args.cert, "REGED_CERT");
-            match (pfx_from_env, cert_from_env) {
-                (true, false) => Ok(IdentityFiles::Pem(paths)),
-                (false, true) => Ok(IdentityFiles::Pkcs12(pfx)),
-                _ => Err(Failure::config(
-                    "both a PFX (--pfx, REGED_PFX) and a PEM certificate (--cert, REGED_CERT) \
-                     are set: give one of them",
-                )),
-            }
-        }
-        (None, None) if args.key.is_some() => Err(Failure::config(
-            "--key (REGED_KEY) is set but no certificate: add --cert FILE",
-        )),
-        (None, None) => Err(Failure::config(
-            "no client certificate: pass --cert FILE (and --key FILE), or --pfx FILE; \
-             or set REGED_CERT and REGED_KEY, or REGED_PFX",
+    match (from_env(&args.pfx, "REGED_PFX"), pem_from_env) {
+        (true, false) => pem_files(args),
+        (false, true) => Ok(IdentityFiles::Pkcs12(pfx)),
+        _ => Err(Failure::config(
+            "both a PFX (--pfx, REGED_PFX) and a PEM certificate or key (--cert, --key, \
+             REGED_CERT, REGED_KEY) are set: give one of them",
         )),
     }
+}
+
+/// The PEM certificate, and the key when it is in a file of its own.
+fn pem_files(args: &ClientArgs) -> Result<IdentityFiles<'_>, Failure> {
+    let Some(cert) = args.cert.as_deref() else {
+        return Err(match args.key {
+            Some(_) => {
+                Failure::config("--key (REGED_KEY) is set but no certificate: add --cert FILE")
+            }
+            None => Failure::config(
+                "no client certificate: pass --cert FILE (and --key FILE), or --pfx FILE; \
+                 or set REGED_CERT and REGED_KEY, or REGED_PFX",
+            ),
+        });
+    };
+
+    let mut paths = vec![cert];
+    if let Some(key) = args.key.as_deref()
+        && key != cert
+    {
+        paths.push(key);
+    }
+    Ok(IdentityFiles::Pem(paths))
 }
 
 const PASSWORD_NEXT_STEP: &str =
@@ -227,7 +234,8 @@ fn is_passphrase_missing(error: &IdentityError) -> bool {
     matches!(error, IdentityError::PassphraseRequired { .. })
 }
 
-/// Parses a URL setting, refusing a user name or password in it; no message shows one.
+/// Parses a URL setting, refusing a user name or password in it (no message shows one), a
+/// fragment, or an empty host.
 fn parse_url(value: &str, flag: &str) -> Result<Url, Failure> {
     let url = Url::parse(value.trim()).map_err(|error| {
         // An `@` may follow a password: name the flag alone.
@@ -244,7 +252,28 @@ fn parse_url(value: &str, flag: &str) -> Result<Url, Failure> {
              `user:password@` part"
         )));
     }
+    if url.fragment().is_some() {
+        return Err(Failure::config(format!(
+            "{flag}: the URL has a fragment (`#...`), which an endpoint URL must not have \
+             (RFC 6749 section 3.2): remove it"
+        )));
+    }
+    if !names_a_host(value.trim()) {
+        return Err(Failure::config(format!(
+            "{flag}: the URL has no host after `//`: write it as https://HOST/PATH"
+        )));
+    }
     Ok(url)
+}
+
+/// Whether `text` has a host right after `scheme://`. The URL parser skips any slashes there,
+/// as browsers do, so it reads `https:///oauth/token` as the host `oauth`.
+fn names_a_host(text: &str) -> bool {
+    let Some((_, rest)) = text.split_once(':') else {
+        return false;
+    };
+    rest.strip_prefix("//")
+        .is_some_and(|authority| !authority.is_empty() && !authority.starts_with(['/', '\\']))
 }
 
 /// Says which flag and variable a library setting error is about.
@@ -263,4 +292,40 @@ fn name_the_flag(error: Error) -> Failure {
         _ => return error.into(),
     };
     Failure::config(format!("{flag}: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_authority_is_no_host_even_though_the_parser_finds_one() {
+        for text in [
+            "https:///oauth/token",
+            "https:////oauth/token",
+            "https:oauth/token",
+            "https:/oauth/token",
+            "https://",
+        ] {
+            assert!(!names_a_host(text), "{text}");
+        }
+        for text in [
+            "https://oauth/token",
+            "https://127.0.0.1:8443",
+            "https://[::1]:1/x",
+        ] {
+            assert!(names_a_host(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn url_with_a_fragment_even_an_empty_one_is_refused() {
+        for text in ["https://localhost/oauth/token#frag", "https://localhost#"] {
+            let refused = parse_url(text, "--token-url")
+                .err()
+                .map(|failure| failure.code);
+            assert_eq!(refused, Some(crate::exit::CONFIG), "{text}");
+        }
+        assert!(parse_url("https://localhost/oauth/token?a=b", "--token-url").is_ok());
+    }
 }

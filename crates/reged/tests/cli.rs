@@ -430,6 +430,85 @@ async fn headers_that_would_redirect_the_token_are_refused() {
 }
 
 #[tokio::test]
+async fn framing_and_hop_by_hop_headers_are_refused_not_sent_to_break_http2() {
+    // `Content-Length: 99` once went out and the server's HTTP/2 PROTOCOL_ERROR exited 5.
+    let setup = start().await;
+
+    for header in [
+        "Content-Length: 99",
+        "Transfer-Encoding: chunked",
+        "Connection: close",
+        "Upgrade: h2c",
+        "TE: trailers",
+        "Keep-Alive: timeout=5",
+        "Proxy-Connection: keep-alive",
+    ] {
+        let output = setup
+            .run(&["call", "POST", "/v1/echo", "-d", "x", "-H", header], &[])
+            .await;
+
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{header}: {shown}");
+        assert!(shown.contains("reged sets this header itself"), "{shown}");
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn api_path_of_100_kb_is_refused_up_front_with_its_length_not_echoed() {
+    let setup = start().await;
+    let long_path = format!("/v1/{}", "a".repeat(100 * 1024));
+
+    let output = setup.run(&["call", "GET", &long_path], &[]).await;
+
+    let shown = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{shown}");
+    assert!(
+        shown.starts_with("reged: the API path is 102404 bytes long, more than the limit of 8192"),
+        "{shown}"
+    );
+    assert!(shown.len() < 200, "{shown}");
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn body_from_dev_zero_or_an_endless_stdin_stops_at_64_mib_naming_the_source() {
+    // `-d @/dev/zero` once read until memory ran out.
+    let setup = start().await;
+    let mut args: Vec<String> = ["call", "POST", "/v1/echo", "-d", "@-"]
+        .map(Into::into)
+        .into();
+    args.extend(setup.flags());
+    let endless_stdin = Command::new(env!("CARGO_BIN_EXE_reged"))
+        .args(&args)
+        .env_clear()
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .await
+        .unwrap();
+    let dev_zero = setup
+        .run(&["call", "POST", "/v1/echo", "-d", "@/dev/zero"], &[])
+        .await;
+
+    for (output, expected) in [
+        (
+            &dev_zero,
+            "reged: -d @/dev/zero: the file holds more than 64 MiB",
+        ),
+        (
+            &endless_stdin,
+            "reged: -d @-: standard input holds more than 64 MiB",
+        ),
+    ] {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(3), "{shown}");
+        assert!(shown.starts_with(expected), "{shown}");
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
 async fn path_climbing_out_of_the_api_base_is_refused() {
     let setup = start().await;
 
@@ -545,6 +624,70 @@ async fn pfx_flag_wins_over_a_pem_certificate_from_the_environment() {
     let output = reged(&args, &[("REGED_CERT", stale_cert.as_str())]).await;
 
     assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn pfx_with_a_key_is_refused_like_pfx_with_a_cert_not_the_key_ignored() {
+    let setup = start().await;
+    let key = path(&setup.file("client.key"));
+    let pfx = path(&setup.file("client.pfx"));
+    let password_file = path(&setup.file("client.pfx.password"));
+    let flags = setup.pfx_flags();
+    let mut args = vec!["token"];
+    args.extend(flags.iter().map(String::as_str));
+    args.extend(["--password-file", &password_file]);
+
+    let key_flag = reged(&[&args[..], &["--key", &key]].concat(), &[]).await;
+    let pfx_at = args.iter().position(|arg| *arg == "--pfx").unwrap();
+    args.drain(pfx_at..pfx_at + 2);
+    let key_variable = reged(
+        &args,
+        &[("REGED_PFX", pfx.as_str()), ("REGED_KEY", key.as_str())],
+    )
+    .await;
+
+    for output in [&key_flag, &key_variable] {
+        let shown = stderr(output);
+        assert_eq!(output.status.code(), Some(3), "{shown}");
+        assert!(
+            shown.starts_with("reged: both a PFX (--pfx, REGED_PFX) and a PEM certificate or key"),
+            "{shown}"
+        );
+    }
+    assert_eq!(setup.emulator.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn token_url_or_api_base_with_a_fragment_or_an_empty_authority_is_refused() {
+    let setup = start().await;
+
+    let runs = [
+        (
+            &["token"][..],
+            "--token-url",
+            "https://127.0.0.1:1/oauth/token#frag",
+            "--token-url (REGED_TOKEN_URL): the URL has a fragment",
+        ),
+        (
+            &["call", "GET", "/v1/whoami"],
+            "--api-base",
+            "https://127.0.0.1:1#frag",
+            "--api-base (REGED_API_BASE): the URL has a fragment",
+        ),
+        (
+            &["token"],
+            "--token-url",
+            "https:///127.0.0.1:1/oauth/token",
+            "--token-url (REGED_TOKEN_URL): the URL has no host",
+        ),
+    ];
+    for (command, flag, url, expected) in runs {
+        let output = setup.run(command, &[flag, url]).await;
+
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{url}: {shown}");
+        assert!(shown.starts_with(&format!("reged: {expected}")), "{shown}");
+    }
 }
 
 #[tokio::test]
@@ -817,30 +960,39 @@ async fn emulator_faults_set_makes_token_requests_fail_and_clear_restores_them()
 }
 
 #[tokio::test]
-async fn emulator_faults_set_with_a_bad_value_says_why() {
+async fn out_of_range_fault_and_overlap_values_are_usage_errors_naming_the_flag_not_emulator_refusals()
+ {
+    // These once reached the emulator, which answered 400 (exit 3), or, for NaN, sent null.
     let setup = start_with_admin().await;
     let state_dir = path(setup.dir.path());
+    let faults_set = ["emulator", "faults", "set"];
+    let rotate_key = ["emulator", "rotate-key"];
+    let runs: [(&[&str], &str, &str); 10] = [
+        (&faults_set, "--failure-status", "404"),
+        (&faults_set, "--failure-rate", "NaN"),
+        (&faults_set, "--failure-rate", "inf"),
+        (&faults_set, "--close-rate", "1.5"),
+        (&faults_set, "--retry-after", "86401"),
+        (&faults_set, "--token-lifetime", "0"),
+        (&faults_set, "--token-lifetime", "315360001"),
+        (&faults_set, "--latency-ms", "60001"),
+        (&faults_set, "--clock-offset", "-315360001"),
+        (&rotate_key, "--overlap", "604801"),
+    ];
 
-    let output = reged(
-        &[
-            "emulator",
-            "faults",
-            "set",
-            "--failure-status",
-            "404",
-            "--state-dir",
-            &state_dir,
-        ],
-        &[],
-    )
-    .await;
+    for (command, flag, value) in runs {
+        let args = [command, &[flag, value, "--state-dir", &state_dir]].concat();
+        let output = reged(&args, &[]).await;
 
-    assert_eq!(output.status.code(), Some(3));
-    assert!(
-        stderr(&output).contains("failure_status must be one of 500, 502, 503, 429, not 404"),
-        "{}",
-        stderr(&output)
-    );
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}: {shown}");
+        assert!(shown.starts_with("reged: "), "{shown}");
+        assert!(
+            shown.contains(&format!("'{flag} ")),
+            "{flag} {value}: {shown}"
+        );
+    }
+    assert_eq!(setup.emulator.published_kids().len(), 1);
 }
 
 #[tokio::test]
@@ -865,6 +1017,111 @@ async fn emulator_faults_without_a_running_emulator_names_the_state_dir() {
         "{}",
         stderr(&output)
     );
+}
+
+/// A state directory whose admin.json names `url`, as an emulator that wrote it would.
+fn state_dir_with_admin_file(url: &str, token: &str) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = serde_json::json!({ "url": url, "token": token }).to_string();
+    std::fs::write(dir.path().join(StateDir::ADMIN), admin).unwrap();
+    dir
+}
+
+/// A loopback URL on which nothing listens.
+fn closed_loopback_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn admin_commands_whose_emulator_stopped_exit_3_not_1() {
+    let url = closed_loopback_url();
+    let dir = state_dir_with_admin_file(&url, "0123");
+    let state_dir = path(dir.path());
+
+    for command in [
+        &["emulator", "faults", "show"][..],
+        &["emulator", "faults", "clear"],
+        &["emulator", "rotate-key"],
+    ] {
+        let output = reged(&[command, &["--state-dir", &state_dir]].concat(), &[]).await;
+
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{command:?}: {shown}");
+        assert!(
+            shown.starts_with(&format!(
+                "reged: could not reach the emulator's admin endpoint at {url}/"
+            )),
+            "{shown}"
+        );
+        assert!(shown.contains("is the emulator running?"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn faults_show_refused_says_the_request_was_refused_not_a_change() {
+    let setup = start_with_admin().await;
+    let admin_file = setup.file(StateDir::ADMIN);
+    let (url, _) = StateDir::read_admin_file(setup.dir.path()).unwrap();
+    std::fs::remove_file(&admin_file).unwrap();
+    let wrong_token = state_dir_with_admin_file(&url, "not-the-admin-token");
+    std::fs::rename(wrong_token.path().join(StateDir::ADMIN), &admin_file).unwrap();
+    let state_dir = path(setup.dir.path());
+
+    let show = reged(
+        &["emulator", "faults", "show", "--state-dir", &state_dir],
+        &[],
+    )
+    .await;
+    let clear = reged(
+        &["emulator", "faults", "clear", "--state-dir", &state_dir],
+        &[],
+    )
+    .await;
+
+    assert_eq!(show.status.code(), Some(3), "{}", stderr(&show));
+    assert!(
+        stderr(&show).starts_with("reged: the emulator refused the request (401"),
+        "{}",
+        stderr(&show)
+    );
+    assert_eq!(clear.status.code(), Some(3), "{}", stderr(&clear));
+    assert!(
+        stderr(&clear).starts_with("reged: the emulator refused the change (401"),
+        "{}",
+        stderr(&clear)
+    );
+}
+
+#[tokio::test]
+async fn admin_url_off_loopback_in_admin_json_is_refused_before_the_token_is_sent() {
+    for url in ["http://0.0.0.0:1", "http://[::]:1"] {
+        let dir = state_dir_with_admin_file(url, "0123");
+
+        let output = reged(
+            &[
+                "emulator",
+                "faults",
+                "show",
+                "--state-dir",
+                &path(dir.path()),
+            ],
+            &[],
+        )
+        .await;
+
+        let shown = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{url}: {shown}");
+        assert!(
+            shown.starts_with(&format!(
+                "reged: {}: the admin URL {url} is not on a loopback address",
+                path(&dir.path().join(StateDir::ADMIN))
+            )),
+            "{shown}"
+        );
+    }
 }
 
 #[tokio::test]

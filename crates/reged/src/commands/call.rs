@@ -1,15 +1,14 @@
 //! `reged call`: one API request, body to stdout.
 
-use std::io::Read;
-
 use bytes::Bytes;
 use reged_auth::http::ApiRequest;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HOST, HeaderName, HeaderValue, LOCATION};
+use reqwest::header::{HeaderName, HeaderValue, LOCATION};
 
 use crate::cli::ClientArgs;
 use crate::exit;
 use crate::failure::Failure;
+use crate::input_file::{BODY_LIMIT, Unread, read_all_at_most, size_of_limit};
 use crate::output::{eprint_line, write_stdout};
 use crate::settings::build_client;
 
@@ -23,6 +22,7 @@ pub async fn run(
 ) -> Result<(), Failure> {
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
         .map_err(|_| Failure::config(format!("`{method}` is not an HTTP method")))?;
+    check_path_length(path)?;
     let mut request = ApiRequest::new(method, path);
     for header in headers {
         let (name, value) = parse_header(header)?;
@@ -100,14 +100,28 @@ pub async fn run(
     Ok(())
 }
 
+/// Headers that reged or its HTTP stack set: the API base decides the host and reged the
+/// credentials, so overriding either could send the token elsewhere; the others frame the
+/// request or manage the connection, and a wrong one breaks the exchange (HTTP/2 refuses them
+/// outright, RFC 9113 section 8.2.2).
+const SET_BY_REGED: [&str; 9] = [
+    "host",
+    "authorization",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "keep-alive",
+    "proxy-connection",
+];
+
 fn parse_header(header: &str) -> Result<(HeaderName, HeaderValue), Failure> {
     let bad = || Failure::config(format!("-H `{header}`: expected `Name: value`"));
     let (name, value) = header.split_once(':').ok_or_else(bad)?;
     let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
     let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
-    // The API base decides the host, and reged the credentials; a header that overrode either
-    // could send the token where it should not go.
-    if name == HOST || name == AUTHORIZATION {
+    if SET_BY_REGED.contains(&name.as_str()) {
         return Err(Failure::config(format!(
             "-H `{name}`: reged sets this header itself; leave it out"
         )));
@@ -115,19 +129,46 @@ fn parse_header(header: &str) -> Result<(HeaderName, HeaderValue), Failure> {
     Ok((name, value))
 }
 
-/// `-d DATA`, `-d @FILE` or `-d @-` (standard input).
+/// `-d DATA`, `-d @FILE` or `-d @-` (standard input), read up to [`BODY_LIMIT`].
 fn read_body(data: &str) -> Result<Bytes, Failure> {
     let Some(source) = data.strip_prefix('@') else {
         return Ok(Bytes::copy_from_slice(data.as_bytes()));
     };
-    if source == "-" {
-        let mut body = Vec::new();
-        std::io::stdin().read_to_end(&mut body).map_err(|error| {
-            Failure::config(format!("-d @-: could not read standard input: {error}"))
-        })?;
-        return Ok(body.into());
+    let (read, what) = if source == "-" {
+        (
+            read_all_at_most(std::io::stdin().lock(), BODY_LIMIT),
+            "standard input",
+        )
+    } else {
+        let read = std::fs::File::open(source)
+            .map_err(Unread::Io)
+            .and_then(|file| read_all_at_most(file, BODY_LIMIT));
+        (read, "the file")
+    };
+
+    read.map(Bytes::from).map_err(|unread| match unread {
+        Unread::Io(error) => {
+            Failure::config(format!("-d @{source}: could not read {what}: {error}"))
+        }
+        Unread::TooLarge => Failure::config(format!(
+            "-d @{source}: {what} holds more than {}, the largest request body reged sends",
+            size_of_limit(BODY_LIMIT)
+        )),
+    })
+}
+
+/// The longest API path (with its query) sent: 8 KiB, what servers commonly accept in a
+/// request line.
+const PATH_LIMIT: usize = 8 * 1024;
+
+/// Refuses a path too long for any server, saying how long it is rather than showing it.
+fn check_path_length(path: &str) -> Result<(), Failure> {
+    if path.len() > PATH_LIMIT {
+        return Err(Failure::config(format!(
+            "the API path is {} bytes long, more than the limit of {} bytes",
+            path.len(),
+            PATH_LIMIT
+        )));
     }
-    std::fs::read(source)
-        .map(Bytes::from)
-        .map_err(|error| Failure::config(format!("-d @{source}: could not read the file: {error}")))
+    Ok(())
 }

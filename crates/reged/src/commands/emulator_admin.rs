@@ -7,7 +7,6 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::{AdminArgs, EmulatorAction, FaultArgs, FaultTargetArg, FaultsAction};
 use crate::commands::emulator::default_state_dir;
-use crate::exit;
 use crate::failure::Failure;
 use crate::output::print_line;
 
@@ -51,6 +50,14 @@ impl Admin {
                 dir.display()
             ))
         })?;
+        if !is_on_loopback(&url) {
+            return Err(Failure::config(format!(
+                "{}: the admin URL {url} is not on a loopback address (127.0.0.0/8, ::1, \
+                 localhost), and reged sends the admin token only to this machine; is the file \
+                 the one a local emulator wrote?",
+                dir.join(StateDir::ADMIN).display()
+            )));
+        }
         Ok(Admin { url, token })
     }
 
@@ -61,6 +68,7 @@ impl Admin {
         body: Option<Value>,
     ) -> Result<Value, Failure> {
         let url = format!("{}{path}", self.url);
+        let method_is_read = method == reqwest::Method::GET;
         let mut request = reqwest::Client::new()
             .request(method, &url)
             .bearer_auth(self.token.expose());
@@ -68,11 +76,12 @@ impl Admin {
             request = request.json(&body);
         }
 
+        // The admin file names an emulator that is not running: the state directory is unusable.
         let response = request.send().await.map_err(|error| {
-            Failure::new(
-                exit::FAILURE,
-                format!("could not reach the emulator's admin endpoint at {url}: {error}\nis the emulator running?"),
-            )
+            Failure::config(format!(
+                "could not reach the emulator's admin endpoint at {url}: {error}\n\
+                 is the emulator running?"
+            ))
         })?;
         let status = response.status();
         let answer: Value = response.json().await.unwrap_or(Value::Null);
@@ -80,9 +89,23 @@ impl Admin {
             return Ok(answer);
         }
         let reason = answer["error"].as_str().unwrap_or("no reason given");
+        let what = if method_is_read { "request" } else { "change" };
         Err(Failure::config(format!(
-            "the emulator refused the change ({status}): {reason}"
+            "the emulator refused the {what} ({status}): {reason}"
         )))
+    }
+}
+
+/// Whether the admin URL's host is this machine: a 127.0.0.0/8 or ::1 address, or `localhost`.
+fn is_on_loopback(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -117,4 +140,33 @@ fn apply(faults: &mut Value, changes: &FaultArgs) {
 fn print_json(value: &Value) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
     print_line(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_url_off_loopback_is_not_trusted_with_the_token() {
+        for url in [
+            "http://127.0.0.1:8444",
+            "http://127.3.2.1:8444",
+            "http://[::1]:8444",
+            "http://localhost:8444",
+            "http://LOCALHOST:8444",
+        ] {
+            assert!(is_on_loopback(url), "{url}");
+        }
+        for url in [
+            "http://0.0.0.0:8444",
+            "http://[::]:8444",
+            "http://10.0.0.1:8444",
+            "http://example.com:8444",
+            "http://localhost.example.com:8444",
+            "http://127.0.0.1.nip.io:8444",
+            "not a url",
+        ] {
+            assert!(!is_on_loopback(url), "{url}");
+        }
+    }
 }
