@@ -69,12 +69,7 @@ pub fn prompt(what: &str) -> Result<Option<Password>, Failure> {
         return Ok(None);
     }
     rpassword::prompt_password(format!("{what}: "))
-        .map(|value| {
-            Some(Password::new(
-                value,
-                "the password typed at the prompt".into(),
-            ))
-        })
+        .map(|value| Some(Password::new(value, "the prompt".into())))
         .map_err(|error| {
             Failure::config(format!(
                 "could not read the password from the terminal: {error}"

@@ -39,8 +39,7 @@ pub fn build_client(args: &ClientArgs) -> Result<Client, Failure> {
         // The token endpoint would refuse a request without scope; say so before sending it.
         if scope.trim().is_empty() {
             return Err(Failure::config(
-                "--scope (REGED_SCOPE): empty: give the scope RegEd gave you, space-separated, \
-                 or leave the flag out",
+                "--scope (REGED_SCOPE): empty: give the scope RegEd gave you, space-separated",
             ));
         }
         builder = builder.scope(scope);

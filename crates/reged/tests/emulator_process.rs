@@ -154,6 +154,8 @@ async fn issuer_that_is_not_an_https_url_is_refused() {
         "not a url",
         "http://localhost:8443",
         "https://localhost/?q=1",
+        // Found in review: every token would carry the password in its `iss`.
+        "https://user:pw@localhost/",
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_reged"))
             .args(["emulator", "--listen", "127.0.0.1:0", "--issuer", issuer])

@@ -163,11 +163,14 @@ fn admin_endpoint_answers(url: &str) -> bool {
     addrs.any(|addr| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok())
 }
 
-/// An issuer is an https URL with no query or fragment (RFC 8414 section 2).
+/// An issuer is an https URL with no query or fragment (RFC 8414 section 2), and no user
+/// name or password, which every token would carry in its `iss`.
 fn checked_issuer(issuer: &str) -> Result<String, Failure> {
     let valid = url::Url::parse(issuer).is_ok_and(|url| {
         url.scheme() == "https"
             && url.has_host()
+            && url.username().is_empty()
+            && url.password().is_none()
             && url.query().is_none()
             && url.fragment().is_none()
     });
@@ -175,7 +178,7 @@ fn checked_issuer(issuer: &str) -> Result<String, Failure> {
         return Err(Failure::new(
             exit::CONFIG,
             format!(
-                "--issuer: `{issuer}` is not an https URL without query or fragment \
+                "--issuer: `{issuer}` is not an https URL without user, query or fragment \
                  (RFC 8414 section 2), such as https://localhost:8443"
             ),
         ));
