@@ -6,9 +6,11 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use super::key_material::key_material;
+
 /// The HKDF `info` of the key derived from a client's private key: it names the purpose, so the
 /// same private key never yields this key for anything else.
-const DERIVATION_INFO: &[u8] = b"reged-auth shared token cache, AES-256-GCM value key, v1";
+const DERIVATION_INFO: &[u8] = b"reged-auth shared token cache, AES-256-GCM value key, v2";
 
 /// The AES-256-GCM key that seals tokens in a shared cache.
 ///
@@ -29,9 +31,12 @@ pub struct InvalidEncryptionKey {
 }
 
 impl CacheEncryptionKey {
-    /// Derives the key with HKDF-SHA256 from a private key in DER (PKCS#8, PKCS#1 or SEC1).
+    /// Derives the key with HKDF-SHA256 from a private key in DER (PKCS#8, PKCS#1 or SEC1): from
+    /// the key, not its encoding, so the same key in any of these formats gives the same cache
+    /// key.
     pub fn derive_from_private_key(private_key_der: &[u8]) -> Self {
-        let hkdf = Hkdf::<Sha256>::new(None, private_key_der);
+        let material = key_material(private_key_der);
+        let hkdf = Hkdf::<Sha256>::new(None, &material);
         let mut key = Zeroizing::new([0u8; 32]);
         // 32 bytes is far below HKDF-SHA256's limit of 8160, so `expand` cannot fail.
         hkdf.expand(DERIVATION_INFO, key.as_mut())

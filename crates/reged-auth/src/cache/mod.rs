@@ -9,6 +9,7 @@
 mod encryption_key;
 mod entry;
 mod key;
+mod key_material;
 mod memory;
 pub mod redis;
 pub mod sealed;
