@@ -313,3 +313,24 @@ async fn debug_output_of_client_identity_and_token_shows_no_secret() {
         .collect();
     assert!(!shown.contains(&key_body[..40]), "{shown}");
 }
+
+/// Found in review: the CLI refused `-H 'Content-Length: 1'`, but the library sent it, and the
+/// HTTP/2 stream reset that followed blamed the server.
+#[tokio::test]
+async fn framing_header_in_an_api_request_is_refused_before_anything_is_sent() {
+    let setup = start(Profile::Uat).await;
+    let client = setup.client();
+    let mut request = ApiRequest::new(Method::POST, "/v1/echo");
+    request.body = Some("hello".into());
+    request
+        .headers
+        .insert("content-length", "1".parse().unwrap());
+
+    let error = client.send(&request).await.unwrap_err().to_string();
+
+    assert!(
+        error.contains("`content-length` is set by the client"),
+        "{error}"
+    );
+    assert_eq!(setup.emulator.token_requests(), 0);
+}

@@ -75,6 +75,38 @@ pub struct ApiRequest {
     pub body: Option<Bytes>,
 }
 
+/// Headers the client sets itself: the API base decides the host and the client the
+/// credentials, so overriding either could send the token elsewhere; the others frame the
+/// request or manage the connection, and a wrong one breaks the exchange (HTTP/2 refuses them
+/// outright, RFC 9113 section 8.2.2). An `Authorization` in [`ApiRequest::headers`] is
+/// replaced; the others are refused.
+pub const HEADERS_SET_BY_THE_CLIENT: [&str; 9] = [
+    "host",
+    "authorization",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "keep-alive",
+    "proxy-connection",
+];
+
+/// Refuses a header the client sets itself, other than `Authorization`, which is replaced.
+fn check_headers(headers: &HeaderMap) -> Result<(), Error> {
+    let refused = headers.keys().find(|name| {
+        *name != reqwest::header::AUTHORIZATION
+            && HEADERS_SET_BY_THE_CLIENT.contains(&name.as_str())
+    });
+    match refused {
+        Some(name) => Err(Error::Config {
+            setting: "headers",
+            reason: format!("`{name}` is set by the client itself; leave it out of the request"),
+        }),
+        None => Ok(()),
+    }
+}
+
 impl std::fmt::Debug for ApiRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let header_names: Vec<&str> = self.headers.keys().map(|name| name.as_str()).collect();
@@ -156,6 +188,7 @@ impl Client {
     /// with a new token.
     pub async fn send(&self, request: &ApiRequest) -> Result<Response, Error> {
         let url = self.api_url(&request.path)?;
+        check_headers(&request.headers)?;
 
         let token = self.token().await?;
         let response = self.send_once(&url, request, &token).await?;

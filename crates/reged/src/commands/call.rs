@@ -1,7 +1,7 @@
 //! `reged call`: one API request, body to stdout.
 
 use bytes::Bytes;
-use reged_auth::http::ApiRequest;
+use reged_auth::http::{ApiRequest, HEADERS_SET_BY_THE_CLIENT};
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue, LOCATION};
 
@@ -100,28 +100,13 @@ pub async fn run(
     Ok(())
 }
 
-/// Headers that reged or its HTTP stack set: the API base decides the host and reged the
-/// credentials, so overriding either could send the token elsewhere; the others frame the
-/// request or manage the connection, and a wrong one breaks the exchange (HTTP/2 refuses them
-/// outright, RFC 9113 section 8.2.2).
-const SET_BY_REGED: [&str; 9] = [
-    "host",
-    "authorization",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "upgrade",
-    "te",
-    "keep-alive",
-    "proxy-connection",
-];
-
 fn parse_header(header: &str) -> Result<(HeaderName, HeaderValue), Failure> {
     let bad = || Failure::config(format!("-H `{header}`: expected `Name: value`"));
     let (name, value) = header.split_once(':').ok_or_else(bad)?;
     let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
     let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
-    if SET_BY_REGED.contains(&name.as_str()) {
+    // The library would replace Authorization; refusing it says so before anything is sent.
+    if HEADERS_SET_BY_THE_CLIENT.contains(&name.as_str()) {
         return Err(Failure::config(format!(
             "-H `{name}`: reged sets this header itself; leave it out"
         )));
