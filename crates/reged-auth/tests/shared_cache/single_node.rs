@@ -575,7 +575,8 @@ async fn hash_at_the_token_key_is_a_miss_not_an_outage_and_is_overwritten() {
 }
 
 #[tokio::test]
-async fn hash_or_string_without_expiry_at_the_lease_key_does_not_hold_the_fleet_up() {
+async fn hash_string_without_expiry_or_long_lived_lease_at_the_lease_key_does_not_hold_the_fleet_up()
+ {
     // Before: `SET NX` never took the lease over such a value, so every client waited the whole
     // wait limit and then asked the token endpoint on its own.
     let redis = RedisServer::start();
@@ -594,15 +595,21 @@ async fn hash_or_string_without_expiry_at_the_lease_key_does_not_hold_the_fleet_
     // Slow enough that the second client finds the first one's lease.
     setup.emulator.set_token_delay(Duration::from_millis(300));
 
-    for squatter in ["hash", "string without expiry"] {
+    // Found in review: a lease-shaped value with a day's expiry held the fleet up too.
+    for squatter in ["hash", "string without expiry", "lease with a day's expiry"] {
         let _: () = redis::cmd("FLUSHALL")
             .query_async(&mut connection)
             .await
             .unwrap();
         if squatter == "hash" {
             let _: () = connection.hset(&lease, "field", "value").await.unwrap();
-        } else {
+        } else if squatter == "string without expiry" {
             let _: () = connection.set(&lease, "ab".repeat(16)).await.unwrap();
+        } else {
+            let _: () = connection
+                .pset_ex(&lease, "ab".repeat(16), 86_400_000)
+                .await
+                .unwrap();
         }
         let requests = setup.emulator.token_requests();
         let (first, second) = (setup.client(&cache), setup.client(&cache));

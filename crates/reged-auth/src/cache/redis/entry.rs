@@ -33,10 +33,11 @@ return 0
 /// holds it: answers 1 when taken, 2 when taken in place of a value that was no lease, 0 when
 /// another instance holds it.
 ///
-/// A live lease is a string of 32 lower-case hex digits with an expiry, as this script writes
-/// it. Anything else at the lease's name (a hash, a value without expiry) would make every
-/// instance wait the whole wait limit and then fetch on its own, at every cold start, for as
-/// long as it stays: it is replaced instead.
+/// A live lease is a string of 32 lower-case hex digits with an expiry no longer than the lease
+/// time, as this script writes it. `PTTL` answers 0 in a lease's last millisecond: that is
+/// still a live lease. Anything else at the lease's name (a hash, a value without expiry or
+/// with a longer one) would make every instance wait the whole wait limit and then fetch on its
+/// own, at every cold start, for as long as it stays: it is replaced instead.
 static TAKE_LEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -45,7 +46,8 @@ if kind == 'none' then
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
     return 1
 end
-if kind == 'string' and redis.call('PTTL', KEYS[1]) > 0 then
+local left = redis.call('PTTL', KEYS[1])
+if kind == 'string' and left >= 0 and left <= tonumber(ARGV[2]) then
     local held = redis.call('GET', KEYS[1])
     if string.len(held) == 32 and not string.find(held, '[^0-9a-f]') then
         return 0
