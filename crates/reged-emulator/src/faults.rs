@@ -229,13 +229,20 @@ fn failure(settings: &FaultSettings) -> Response {
         429 => (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, retry_after)],
-            axum::Json(serde_json::json!({"error": "too many requests"})),
+            // Registered codes (RFC 6749 section 4.1.2.1), as RegEd's gateway would send.
+            axum::Json(serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": "too many requests"
+            })),
         )
             .into_response(),
         503 => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, retry_after)],
-            axum::Json(serde_json::json!({"error": "temporarily unavailable"})),
+            axum::Json(serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": "the service is unavailable"
+            })),
         )
             .into_response(),
         _ => (

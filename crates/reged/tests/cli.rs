@@ -932,6 +932,8 @@ async fn emulator_faults_set_makes_token_requests_fail_and_clear_restores_them()
             "1",
             "--failure-status",
             "503",
+            "--retry-after",
+            "7",
             "--target",
             "token",
             "--state-dir",
@@ -955,6 +957,12 @@ async fn emulator_faults_set_makes_token_requests_fail_and_clear_restores_them()
         stdout(&set)
     );
     assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    // Found in review: a 503 read like a refusal of the request, and its Retry-After was lost.
+    assert!(
+        stderr(&refused).contains("may pass: it asks to retry after 7 s"),
+        "{}",
+        stderr(&refused)
+    );
     assert!(cleared.status.success(), "{}", stderr(&cleared));
     assert!(accepted.status.success(), "{}", stderr(&accepted));
 }

@@ -1,11 +1,13 @@
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use url::Url;
 
 use super::hint::{body_hint, transport_hint};
 use crate::cache::CachedToken;
-use crate::token::{LifetimePolicy, TokenError, TokenRequest, parse_token_response};
+use crate::token::{
+    LifetimePolicy, TokenEndpointError, TokenError, TokenRequest, parse_token_response,
+};
 
 /// The largest token response read; RegEd's are under 2 KiB.
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
@@ -49,6 +51,7 @@ pub async fn request_token(
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    let retry_after = retry_after(response.headers());
     let body = read_limited(response).await.map_err(cut_short)?;
 
     let parsed = parse_token_response(
@@ -56,7 +59,14 @@ pub async fn request_token(
         content_type.as_deref(),
         &body,
         policy.default_expires_in,
-    );
+    )
+    .map_err(|error| match error {
+        TokenError::Endpoint(refused) => TokenError::Endpoint(TokenEndpointError {
+            retry_after,
+            ..refused
+        }),
+        other => other,
+    });
     tracing::debug!(
         host = %host,
         status,
@@ -73,6 +83,19 @@ pub async fn request_token(
         );
     }
     Ok(CachedToken::new(parsed, sent, policy))
+}
+
+/// A `Retry-After` in seconds (RFC 9110 section 10.2.3), as 429 and 503 answers carry; the
+/// HTTP-date form is rare from token endpoints and is ignored.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let seconds = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {

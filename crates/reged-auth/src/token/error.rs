@@ -1,4 +1,5 @@
 use std::fmt;
+use std::time::Duration;
 
 /// Why a token request failed. It never holds a token or a key.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +85,16 @@ pub struct TokenEndpointError {
     pub error_description: Option<String>,
     /// The `error_uri`, if any.
     pub error_uri: Option<String>,
+    /// How long the endpoint asked to wait before trying again (`Retry-After`), if it did.
+    pub retry_after: Option<Duration>,
+}
+
+impl TokenEndpointError {
+    /// Whether the failure is the endpoint's own and may pass (a 5xx or a 429): trying again
+    /// later can succeed, where a refusal of the request itself cannot.
+    pub fn is_temporary(&self) -> bool {
+        self.status == 429 || self.status >= 500
+    }
 }
 
 impl fmt::Display for TokenEndpointError {
@@ -97,7 +108,20 @@ impl fmt::Display for TokenEndpointError {
             write!(f, ": {description}")?;
         }
         write!(f, " (HTTP {})", self.status)?;
-        if let Some(hint) = hint_for(&self.error) {
+        if self.is_temporary() {
+            match self.retry_after {
+                Some(wait) => write!(
+                    f,
+                    "; the failure is on the endpoint's side and may pass: it asks to retry \
+                     after {} s",
+                    wait.as_secs()
+                )?,
+                None => write!(
+                    f,
+                    "; the failure is on the endpoint's side and may pass: try again later"
+                )?,
+            }
+        } else if let Some(hint) = hint_for(&self.error) {
             write!(f, "; {hint}")?;
         }
         Ok(())

@@ -126,6 +126,7 @@ fn endpoint_error(status: u16, error: &Value, object: &Map<String, Value>) -> To
         },
         error_description: text("error_description"),
         error_uri: text("error_uri"),
+        retry_after: None,
     })
 }
 
