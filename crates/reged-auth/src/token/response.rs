@@ -142,6 +142,9 @@ fn not_json(status: u16, content_type: Option<&str>, body: &[u8]) -> TokenError 
     // A form-encoded or truncated token response would put the token in the excerpt.
     let excerpt = if text.contains("access_token") || text.contains("accessToken") {
         "[body withheld: it mentions an access token]".to_owned()
+    } else if (200..300).contains(&status) && !text.trim().is_empty() {
+        // A success that is not JSON may be a bare opaque token sent as text.
+        "[body withheld: a success answer may carry a token]".to_owned()
     } else if text.trim().is_empty() {
         "[empty body]".to_owned()
     } else {
@@ -388,7 +391,7 @@ mod tests {
             format!("{{\"accessTok\":\"{jwt}"),
             format!("token: {jwt} ok"),
         ] {
-            let error = parse_token_response(200, Some("text/plain"), body.as_bytes(), DEFAULT)
+            let error = parse_token_response(502, Some("text/plain"), body.as_bytes(), DEFAULT)
                 .unwrap_err();
 
             let shown = format!("{error} {error:?}");
@@ -468,6 +471,18 @@ mod tests {
 
         assert!(!shown.contains(jwt), "{shown}");
         assert!(shown.contains("token [redacted] was revoked"), "{shown}");
+    }
+
+    /// Found in review: a short opaque token sent as text/plain with a 200 was quoted in the
+    /// error, being too short to look like a credential.
+    #[test]
+    fn non_json_success_body_is_withheld_from_the_error() {
+        let error = parse_token_response(200, Some("text/plain"), b"SECRETTOKEN11", DEFAULT)
+            .unwrap_err()
+            .to_string();
+
+        assert!(!error.contains("SECRETTOKEN11"), "{error}");
+        assert!(error.contains("withheld"), "{error}");
     }
 
     #[test]
