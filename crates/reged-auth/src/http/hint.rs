@@ -152,7 +152,7 @@ fn tls_hint(error: &rustls::Error, host: &str) -> String {
         rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer | CertificateError::BadSignature,
         ) => format!(
-            "{host}'s certificate is not signed by a trusted CA; if it uses a private CA, pass it with --ca"
+            "{host}'s certificate is not signed by a trusted CA; if it uses a private CA, add that CA as a root certificate (--ca on the command line)"
         ),
         rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },

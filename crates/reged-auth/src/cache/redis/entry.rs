@@ -248,8 +248,12 @@ impl RedisEntry {
                 value,
                 remaining: Some(left),
             }) => (value, left),
-            // No expiry: not written by this crate. Zero: gone by now.
-            Ok(Stored::Absent | Stored::Bytes { .. }) => return Read::Miss,
+            Ok(Stored::Absent) => return Read::Miss,
+            // Found in review: this was replaced without the warning other garbage gets.
+            Ok(Stored::Bytes { .. }) => {
+                self.report_unusable(&"the value has no expiry, so this crate did not write it");
+                return Read::Miss;
+            }
             // Redis answered, about the value: a miss, and the write replaces it.
             Ok(Stored::Unusable { reason, .. }) => {
                 self.report_unusable(&reason);
