@@ -29,6 +29,13 @@ pub enum CommandFailure {
          redis://:PASSWORD@host:port/db (or redis://USER:PASSWORD@host:port/db)"
     )]
     PasswordRequired(#[source] RedisError),
+    /// Something answered that does not speak Redis's protocol: a wrong port, or a TLS port
+    /// given as `redis://`.
+    #[error(
+        "the server at the cache URL answered, but not in Redis's protocol: check the host and \
+         port, and use rediss:// for a TLS port"
+    )]
+    NotRedis(#[source] RedisError),
     /// Redis answered with another error, or the connection failed.
     #[error(transparent)]
     Redis(RedisError),
@@ -49,7 +56,7 @@ impl CommandFailure {
     /// it did not answer in time or the connection failed.
     pub(super) fn is_error_reply(&self) -> bool {
         match self {
-            Self::CredentialsRefused(_) | Self::PasswordRequired(_) => true,
+            Self::CredentialsRefused(_) | Self::PasswordRequired(_) | Self::NotRedis(_) => true,
             Self::Redis(error) => error.clone().into_server_errors().is_some(),
             Self::TimedOut(_) | Self::TlsTimedOut(_) => false,
         }
@@ -62,6 +69,8 @@ impl From<RedisError> for CommandFailure {
             Self::CredentialsRefused(error)
         } else if error.code() == Some("NOAUTH") {
             Self::PasswordRequired(error)
+        } else if error.kind() == redis::ErrorKind::Parse {
+            Self::NotRedis(error)
         } else {
             Self::Redis(error)
         }
@@ -336,5 +345,22 @@ impl ConnectionLike for Handle {
             Handle::Single(manager) => manager.get_db(),
             Handle::Cluster(cluster) => cluster.get_db(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found in review: `redis://` to an HTTP or TLS port said the cache did not answer and
+    /// showed only redis-rs's parse error.
+    #[test]
+    fn answer_that_is_not_redis_protocol_says_to_check_the_port() {
+        let error = redis::parse_redis_value(b"HTTP/1.0 400 Bad Request\r\n").unwrap_err();
+
+        let failure = CommandFailure::from(error);
+
+        assert!(matches!(failure, CommandFailure::NotRedis(_)));
+        assert!(failure.to_string().contains("not in Redis's protocol"));
     }
 }
