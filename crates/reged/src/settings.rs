@@ -286,7 +286,7 @@ fn name_the_flag(error: Error) -> Failure {
         "client_id" => "--client-id (REGED_CLIENT_ID)",
         "audience" => "--audience (REGED_AUDIENCE)",
         "scope" => "--scope (REGED_SCOPE)",
-        "certificate" => "--cert and --key, or --pfx",
+        "identity" => "--cert and --key, or --pfx",
         "ca" => "--ca (REGED_CA)",
         _ => return error.into(),
     };

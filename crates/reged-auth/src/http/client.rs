@@ -367,6 +367,29 @@ pub struct ClientBuilder {
     request_timeout: Option<Duration>,
 }
 
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // URLs with credentials are refused at build, but not before: show hosts only.
+        let host = |url: &Option<Url>| {
+            url.as_ref()
+                .and_then(|url| url.host_str().map(str::to_owned))
+        };
+        f.debug_struct("ClientBuilder")
+            .field("environment", &self.environment)
+            .field("token_url_host", &host(&self.token_url))
+            .field("api_base_host", &host(&self.api_base))
+            .field("identity", &self.identity)
+            .field("client_id", &self.client_id)
+            .field("audience", &self.audience)
+            .field("scope", &self.scope)
+            .field("extra_roots", &self.extra_roots.len())
+            .field("shared_cache", &self.shared_cache)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ClientBuilder {
     /// Uses a RegEd environment's token endpoint and API base; explicit URLs win.
     pub fn environment(mut self, environment: Environment) -> Self {
@@ -479,10 +502,37 @@ impl ClientBuilder {
         }
         let identity = self.identity.ok_or_else(|| {
             missing(
-                "certificate",
-                "give a PEM certificate and key, or a PFX file",
+                "identity",
+                "give the client's certificate and key (Identity::from_pem_files or from_pkcs12)",
             )
         })?;
+        for (setting, timeout) in [
+            ("connect_timeout", self.connect_timeout),
+            ("request_timeout", self.request_timeout),
+        ] {
+            if timeout.is_some_and(|timeout| timeout.is_zero()) {
+                return Err(Error::Config {
+                    setting,
+                    reason: "zero: every request would fail at once; give a time-out of at \
+                             least a second, or leave it for the default"
+                        .into(),
+                });
+            }
+        }
+        if let Some(token) = self
+            .scope
+            .tokens()
+            .iter()
+            .find(|token| !is_scope_token(token))
+        {
+            return Err(Error::Config {
+                setting: "scope",
+                reason: format!(
+                    "{token:?} is not a scope token (RFC 6749 section 3.3: no quotes or \
+                     backslashes); give the scope RegEd gave you"
+                ),
+            });
+        }
         let client_id = non_empty(
             self.client_id,
             "client_id",
@@ -532,6 +582,14 @@ impl ClientBuilder {
     }
 }
 
+/// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn is_scope_token(token: &str) -> bool {
+    !token.is_empty()
+        && token
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic() && byte != b'"' && byte != b'\\')
+}
+
 fn missing(setting: &'static str, next_step: &str) -> Error {
     Error::Config {
         setting,
@@ -577,7 +635,72 @@ fn require_https(setting: &'static str, url: &Url) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+
+    fn builder() -> ClientBuilder {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/identity");
+        let identity = Identity::from_pem_files(
+            &[
+                Path::new(&format!("{dir}/ec-client.pem")),
+                Path::new(&format!("{dir}/ec-client.key")),
+            ],
+            None,
+        )
+        .unwrap();
+        Client::builder()
+            .environment(Environment::Uat)
+            .client_id("client")
+            .audience("audience")
+            .identity(identity)
+    }
+
+    /// Found in review: the CLI refused these, the library built a client that could only fail.
+    #[test]
+    fn zero_time_out_and_a_scope_that_is_no_scope_token_are_refused_at_build() {
+        let zero_connect = builder().connect_timeout(Duration::ZERO).build();
+        let zero_request = builder().request_timeout(Duration::ZERO).build();
+        let quoted_scope = builder().scope("read \"write\"").build();
+
+        for (built, setting) in [
+            (zero_connect, "connect_timeout"),
+            (zero_request, "request_timeout"),
+            (quoted_scope, "scope"),
+        ] {
+            match built {
+                Err(Error::Config { setting: found, .. }) => assert_eq!(found, setting),
+                other => panic!("{setting}: {other:?}"),
+            }
+        }
+        assert!(builder().scope("read write").build().is_ok());
+    }
+
+    #[test]
+    fn missing_identity_names_the_builder_method_and_debug_shows_no_key() {
+        let builder = builder();
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+
+        let error = Client::builder()
+            .environment(Environment::Uat)
+            .client_id("client")
+            .audience("audience")
+            .build()
+            .unwrap_err();
+
+        assert!(
+            matches!(
+                error,
+                Error::Config {
+                    setting: "identity",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
 
     fn check(path: &str) -> Result<(), Error> {
         check_api_path(path, &Url::parse("https://api.example/api").unwrap())
