@@ -168,6 +168,8 @@ async fn issuer_that_is_not_an_https_url_is_refused() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(3), "{issuer}: {stderr}");
         assert!(stderr.contains("--issuer"), "{stderr}");
+        // Found in review: a bad setting left a new state directory behind.
+        assert!(!dir.path().join("state").exists(), "{issuer}");
     }
 }
 

@@ -22,14 +22,18 @@ pub async fn run(args: cli::EmulatorRunArgs) -> Result<(), Failure> {
     };
     let listen: SocketAddr = args.listen;
 
+    // The settings first: a bad one should not leave a new state directory behind.
+    let config_file = args.config.as_deref().map(read_config_file).transpose()?;
+    let issuer = args.issuer.as_deref().map(checked_issuer).transpose()?;
+
     let state = StateDir::open_or_create(&dir)?;
     claim_admin_file(&state, &dir)?;
     let mut config = state.config(profile);
-    if let Some(path) = &args.config {
-        config = read_config_file(path)?.apply(config);
+    if let Some(config_file) = config_file {
+        config = config_file.apply(config);
     }
-    if let Some(issuer) = args.issuer {
-        config = config.with_issuer(checked_issuer(&issuer)?);
+    if let Some(issuer) = issuer {
+        config = config.with_issuer(issuer);
     }
     let admin_token = AdminToken::generate()?;
     config = config.with_admin(AdminSettings {
