@@ -1,8 +1,8 @@
 //! The Redis tier, against baselines measured in the same run on the same machine:
 //!
-//! 1. a hit in the Redis tier (one GET, AES-256-GCM open, label parse) against a bare redis-rs
-//!    GET of a value of the same size on the same connection, and against GET with PTTL, what
-//!    the tier sent before it took the expiry from the value's label;
+//! 1. a hit in the Redis tier (GET and PTTL in one round trip, AES-256-GCM open, label parse)
+//!    against a bare redis-rs GET of a value of the same size on the same connection, and
+//!    against the same GET and PTTL without the tier's work;
 //! 2. the two-tier client's hit path against the in-memory client's (both are memory hits);
 //! 3. the time until 1000 callers in four processes all hold a token on a cold cache, with the
 //!    Redis tier (one token request) and without it (one request a process), for token endpoint
@@ -307,8 +307,8 @@ async fn pubsub_delivery(redis: &RedisServer) {
     }
     println!(
         "4. waiting strategy: pub/sub delivers a message {:.0} µs after PUBLISH is sent; a poll \
-         every P ms delivers P/2 ms after the write on average, with two round trips (GET, the lease \
-         script) a waiting process every P ms",
+         every P ms delivers P/2 ms after the write on average, with two round trips (GET+PTTL, the \
+         lease script) a waiting process every P ms",
         median(rounds)
     );
 }

@@ -50,8 +50,8 @@ impl CachedToken {
 
     /// A token read back from a shared cache, served until `fresh_until` on the wall clock.
     ///
-    /// The caller passes when the shared entry ends (at the latest), so this copy never
-    /// outlives the shared one. Times from a shared cache are not
+    /// The caller passes the earlier of the token's own cached life and what the shared entry
+    /// has left, so this copy never outlives the shared one. Times from a shared cache are not
     /// trusted to be sane: an `expires_in` beyond [`MAX_EXPIRES_IN`] counts as that long.
     pub fn restored(
         access_token: AccessToken,

@@ -175,23 +175,15 @@ impl Connection {
         .await
     }
 
-    /// Reads what `name` holds with `GET`, for the token path: the value's label carries its
-    /// expiry, so one command will do (a `PTTL` beside it cost a sixth more at 16 callers). A
+    /// Reads what `name` holds with `GET` and `PTTL` in one round trip, for the token path. A
     /// value of another type is [`Stored::Unusable`]: Redis answered, so it is no outage.
     pub(super) async fn read(&self, name: &str) -> Result<Stored, CommandFailure> {
-        let mut pipeline = redis::pipe();
-        // Errors stay replies: a WRONGTYPE from GET is about the value, not the server.
-        pipeline.cmd("GET").arg(name).ignore_errors();
-        let outcome = self
-            .query_pipeline_quietly(&pipeline)
-            .await
-            .and_then(|(get,): (Value,)| Stored::from_get_reply(get).map_err(CommandFailure::from));
+        let outcome = self.read_quietly(name).await;
         self.record(outcome.as_ref().err());
         outcome
     }
 
-    /// Reads what `name` holds and how long Redis keeps it, with `GET` and `PTTL` in one round
-    /// trip; the caller reports a failure (listing, clearing).
+    /// Reads what `name` holds; the caller reports a failure (listing, clearing).
     pub(super) async fn read_quietly(&self, name: &str) -> Result<Stored, CommandFailure> {
         let mut pipeline = redis::pipe();
         // Errors stay replies: a WRONGTYPE from GET is about the value, not the server.

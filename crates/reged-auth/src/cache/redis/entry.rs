@@ -59,11 +59,6 @@ return 2
     )
 });
 
-/// How much sooner than its stored expiry a token read from Redis leaves memory: machines of a
-/// fleet keep their clocks within this of each other (NTP keeps them within milliseconds). A
-/// tenth of the cached life at most, so that short-lived tokens are still shared.
-const CLOCK_SKEW_ALLOWANCE: Duration = Duration::from_secs(5);
-
 /// One key's entry in a [`RedisCache`], sealed with one encryption key.
 ///
 /// Every failure of Redis is logged (once per outage) and treated as a miss: nothing here fails
@@ -248,9 +243,17 @@ impl RedisEntry {
     }
 
     async fn read(&self) -> Read {
-        let value = match self.cache.connection.read(&self.name).await {
-            Ok(Stored::Bytes { value, .. }) => value,
+        let (value, left) = match self.cache.connection.read(&self.name).await {
+            Ok(Stored::Bytes {
+                value,
+                remaining: Some(left),
+            }) => (value, left),
             Ok(Stored::Absent) => return Read::Miss,
+            // Found in review: this was replaced without the warning other garbage gets.
+            Ok(Stored::Bytes { .. }) => {
+                self.report_unusable(&"the value has no expiry, so this crate did not write it");
+                return Read::Miss;
+            }
             // Redis answered, about the value: a miss, and the write replaces it.
             Ok(Stored::Unusable { reason, .. }) => {
                 self.report_unusable(&reason);
@@ -258,8 +261,11 @@ impl RedisEntry {
             }
             Err(_) => return Read::Unavailable,
         };
+        if left.is_zero() {
+            return Read::Miss;
+        }
 
-        match self.restore(&value) {
+        match self.restore(&value, left) {
             Ok(Some(token)) => Read::Hit(token),
             Ok(None) => Read::Miss,
             Err(unreadable) => {
@@ -280,22 +286,21 @@ impl RedisEntry {
         }
     }
 
-    /// The token of `value`, served until the expiry its label gives, which is when Redis
-    /// drops the entry (the writer set both), less an allowance for the clocks of the writer
-    /// and this machine: the copy in memory does not outlive the one in Redis.
-    fn restore(&self, value: &[u8]) -> Result<Option<CachedToken>, UnreadableValue> {
+    /// The token of `value`, served no longer than Redis keeps it (`left`).
+    fn restore(
+        &self,
+        value: &[u8],
+        left: Duration,
+    ) -> Result<Option<CachedToken>, UnreadableValue> {
         let (label, access_token) = self.sealer.open_times(&self.name, value)?;
-        // Times from Redis are untrusted: a difference that does not fit makes the token stale,
-        // never a panic.
+        // Times from Redis are untrusted: a sum that does not fit makes the token stale, never
+        // a panic.
+        let now = SystemTime::now();
+        let fresh_until = label
+            .fresh_until()
+            .min(now.checked_add(left).unwrap_or(now));
         let requested_at = SystemTime::UNIX_EPOCH
             .checked_add(Duration::from_millis(label.requested_at_ms))
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        let stored_until = label.fresh_until();
-        let cached_life = stored_until
-            .duration_since(requested_at)
-            .unwrap_or_default();
-        let fresh_until = stored_until
-            .checked_sub(CLOCK_SKEW_ALLOWANCE.min(cached_life / 10))
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let token = CachedToken::restored(
             access_token,

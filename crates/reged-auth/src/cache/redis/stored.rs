@@ -1,5 +1,4 @@
-//! What one key holds, read from the reply to `GET`, with `PTTL` sent beside it when listing.
-//! No I/O here.
+//! What one key holds, read from the replies to `GET` and `PTTL` sent together. No I/O here.
 //!
 //! Redis may hold anything at a name under the prefix: another application's hash, a list, a
 //! string without expiry. A reply that is not what a read of a token expects says something about
@@ -43,16 +42,6 @@ impl Stored {
             _ => None,
         };
 
-        Self::from_get(get, remaining)
-    }
-
-    /// Reads the reply to `GET name` alone, for the token path: how long Redis keeps the value
-    /// is not asked, the value's own label says it.
-    pub(super) fn from_get_reply(get: Value) -> Result<Self, RedisError> {
-        Self::from_get(get, None)
-    }
-
-    fn from_get(get: Value, remaining: Option<Duration>) -> Result<Self, RedisError> {
         match get {
             Value::Nil => Ok(Self::Absent),
             Value::BulkString(value) => Ok(Self::Bytes { value, remaining }),
