@@ -2,7 +2,7 @@
 //! carried it. The same key saved as PKCS#8, as SEC1 or PKCS#1, or inside a PFX gives the same
 //! material, so every instance of a fleet derives the same cache key. No I/O here.
 
-use x509_parser::der_parser::ber::BerObject;
+use x509_parser::der_parser::ber::{BerObject, Tag};
 use x509_parser::der_parser::parse_der;
 use zeroize::Zeroizing;
 
@@ -39,7 +39,7 @@ fn pkcs8_private_key(der: &[u8]) -> Option<&[u8]> {
     };
     version.as_u32().ok()?;
     algorithm.as_sequence().ok()?;
-    private_key.as_slice().ok()
+    octet_string(private_key)
 }
 
 /// The `privateKey` of a SEC1 `ECPrivateKey` (RFC 5915): `SEQUENCE { version INTEGER (1),
@@ -51,7 +51,15 @@ fn sec1_private_scalar(der: &[u8]) -> Option<&[u8]> {
         return None;
     };
     (version.as_u32().ok()? == 1).then_some(())?;
-    private_key.as_slice().ok()
+    octet_string(private_key)
+}
+
+/// The content of an OCTET STRING, and of nothing else: `as_slice` would also give an INTEGER's
+/// bytes, and a multi-prime RSA key (`SEQUENCE { INTEGER 1, INTEGER n, ... }`) would then pass
+/// for SEC1 with its public modulus as the "scalar".
+fn octet_string<'a>(object: &BerObject<'a>) -> Option<&'a [u8]> {
+    (object.header.tag() == Tag::OctetString).then_some(())?;
+    object.as_slice().ok()
 }
 
 fn sequence(der: &[u8]) -> Option<Vec<BerObject<'_>>> {
@@ -96,6 +104,17 @@ mod tests {
         assert!(rsa_pkcs8.starts_with(b"der:"));
         assert_eq!(rsa_pkcs8, rsa_pkcs1);
         assert_ne!(rsa_pkcs8, material_of(&fixture("rsa-other.key")));
+    }
+
+    /// Found in review: a multi-prime RSA key's second INTEGER passed for a SEC1 scalar.
+    #[test]
+    fn sequence_of_a_one_and_an_integer_is_not_taken_for_sec1() {
+        // SEQUENCE { INTEGER 1, INTEGER 0x0102 }
+        let der = [0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x02, 0x01, 0x02];
+
+        let material = key_material(&der);
+
+        assert!(material.starts_with(b"der:"), "{:?}", material.as_slice());
     }
 
     #[test]

@@ -62,7 +62,9 @@ pub fn parse_token_response(
     };
     let token_type = match object.get("token_type") {
         Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => kind.clone(),
-        Some(Value::String(kind)) => return Err(TokenError::UnsupportedTokenType(kind.clone())),
+        Some(Value::String(kind)) => {
+            return Err(TokenError::UnsupportedTokenType(excerpt_of_str(kind)));
+        }
         Some(_) => return Err(invalid(status, "`token_type` is not a string")),
         None => return Err(invalid(status, "`token_type` is missing")),
     };
@@ -121,8 +123,8 @@ fn endpoint_error(status: u16, error: &Value, object: &Map<String, Value>) -> To
     TokenError::Endpoint(TokenEndpointError {
         status,
         error: match error {
-            Value::String(code) => excerpt_of_str(code),
-            other => excerpt_of_str(&other.to_string()),
+            Value::String(code) => excerpt_of_str(&redact_credential_like(code)),
+            other => excerpt_of_str(&redact_credential_like(&other.to_string())),
         },
         error_description: text("error_description"),
         error_uri: text("error_uri"),
@@ -483,6 +485,20 @@ mod tests {
 
         assert!(!error.contains("SECRETTOKEN11"), "{error}");
         assert!(error.contains("withheld"), "{error}");
+    }
+
+    /// Found in review: an `error` that is an object was shown unredacted, and a token type
+    /// unescaped.
+    #[test]
+    fn object_error_and_odd_token_type_are_redacted_and_escaped() {
+        let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJyZWdlZC1kZXYtY2xpZW50In0.c2lnbmF0dXJl";
+        let body = format!(r#"{{"error":{{"token":"{jwt}"}}}}"#);
+        let shown = parse(400, &body).unwrap_err().to_string();
+        assert!(!shown.contains(jwt), "{shown}");
+
+        let body = r#"{"access_token":"a","token_type":"Mac[2J"}"#;
+        let shown = parse(200, body).unwrap_err().to_string();
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
     }
 
     #[test]

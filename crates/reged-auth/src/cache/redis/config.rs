@@ -17,6 +17,8 @@ pub const DEFAULT_LEASE_TIME: Duration = Duration::from_secs(5);
 /// How long an instance waits for another's token request by default before it sends its own:
 /// the client's whole-request time-out.
 pub const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(30);
+/// The longest lease any instance takes: see [`RedisConfig::lease_time`].
+pub const MAX_LEASE_TIME: Duration = Duration::from_secs(60);
 /// How often a waiter looks for the lease holder's token by default.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -133,15 +135,20 @@ impl RedisConfig {
     /// How long the lease on a token request lasts without renewal; 5 s by default. Its holder
     /// renews it every third of that while its request is under way, so this is how long a
     /// crashed holder delays the others: its lease expires, and one of them takes it over.
+    ///
+    /// Kept between 3 ms and [`MAX_LEASE_TIME`]: any live lease of any instance is at most that
+    /// long, whatever each instance's setting, so a longer-lived value at a lease's name is
+    /// garbage to all of them.
     pub fn lease_time(mut self, lease_time: Duration) -> Self {
-        self.lease_time = lease_time.max(Duration::from_millis(3));
+        self.lease_time = lease_time.clamp(Duration::from_millis(3), MAX_LEASE_TIME);
         self
     }
 
     /// How long an instance waits for a live lease holder's token before it sends a token
     /// request of its own; 30 s by default.
+    /// At most an hour.
     pub fn wait_limit(mut self, limit: Duration) -> Self {
-        self.wait_limit = limit;
+        self.wait_limit = limit.min(Duration::from_secs(3600));
         self
     }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use redis::Script;
 
+use super::config::MAX_LEASE_TIME;
 use super::connection::CommandFailure;
 use super::stored::Stored;
 use super::{RedisCache, names};
@@ -33,8 +34,8 @@ return 0
 /// holds it: answers 1 when taken, 2 when taken in place of a value that was no lease, 0 when
 /// another instance holds it.
 ///
-/// A live lease is a string of 32 lower-case hex digits with an expiry no longer than the lease
-/// time, as this script writes it. `PTTL` answers 0 in a lease's last millisecond: that is
+/// A live lease is a string of 32 lower-case hex digits with an expiry no longer than
+/// `ARGV[3]` ms, the longest lease any instance takes, as this script writes it. `PTTL` answers 0 in a lease's last millisecond: that is
 /// still a live lease. Anything else at the lease's name (a hash, a value without expiry or
 /// with a longer one) would make every instance wait the whole wait limit and then fetch on its
 /// own, at every cold start, for as long as it stays: it is replaced instead.
@@ -47,7 +48,7 @@ if kind == 'none' then
     return 1
 end
 local left = redis.call('PTTL', KEYS[1])
-if kind == 'string' and left >= 0 and left <= tonumber(ARGV[2]) then
+if kind == 'string' and left >= 0 and left <= tonumber(ARGV[3]) then
     local held = redis.call('GET', KEYS[1])
     if string.len(held) == 32 and not string.find(held, '[^0-9a-f]') then
         return 0
@@ -315,7 +316,10 @@ impl RedisEntry {
     async fn take(&self, lease: &Lease) -> Result<bool, CommandFailure> {
         let lease_ms = self.cache.config.lease_time.as_millis() as u64;
         let mut invocation = TAKE_LEASE.key(&self.lease_name);
-        invocation.arg(&lease.value).arg(lease_ms.max(1));
+        invocation
+            .arg(&lease.value)
+            .arg(lease_ms.max(1))
+            .arg(MAX_LEASE_TIME.as_millis() as u64);
         let answer: i64 = self.cache.connection.invoke(&invocation).await?;
         if answer == 2 {
             tracing::warn!(

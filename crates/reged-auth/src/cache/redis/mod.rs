@@ -57,7 +57,8 @@ use std::time::Duration;
 
 pub use config::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEASE_TIME, DEFAULT_POLL_INTERVAL,
-    DEFAULT_PREFIX, DEFAULT_WAIT_LIMIT, InvalidCachePrefix, InvalidCacheUrl, RedisConfig,
+    DEFAULT_PREFIX, DEFAULT_WAIT_LIMIT, InvalidCachePrefix, InvalidCacheUrl, MAX_LEASE_TIME,
+    RedisConfig,
 };
 pub use connection::CommandFailure;
 pub use entry::RedisEntry;
